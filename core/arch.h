@@ -3,9 +3,8 @@
 /// accelerator and its energy table. Loaded from YAML by load_arch(); the built-in
 /// `eyeriss-v1` is configs/eyeriss-v1.yaml compiled into the binary.
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 
 namespace actsparse::core {
 
@@ -34,24 +33,24 @@ struct ArrayParams {
 };
 
 struct NocParams {
-    int64_t ifmap_bus_bits = 64;   ///< GLB -> array ifmap multicast bus
-    int64_t filter_bus_bits = 64;  ///< GLB/DRAM -> array filter multicast bus
+    int64_t ifmap_bus_bits = 64;     ///< GLB -> array ifmap multicast bus
+    int64_t filter_bus_bits = 64;    ///< GLB/DRAM -> array filter multicast bus
     int64_t psum_in_bus_bits = 64;   ///< GLB -> array psum bus
     int64_t psum_out_bus_bits = 64;  ///< array -> GLB psum/ofmap bus
 };
 
 struct GlbParams {
-    int64_t ifmap_psum_banks = 25;   ///< banks shared by ifmaps and psums
+    int64_t ifmap_psum_banks = 25;  ///< banks shared by ifmaps and psums
     int64_t bank_bytes = 4096;
-    int64_t filter_bytes = 8192;     ///< filter buffer (the rest of the 108 KB)
-    int64_t port_bits = 64;          ///< bits per bank access
+    int64_t filter_bytes = 8192;  ///< filter buffer (the rest of the 108 KB)
+    int64_t port_bits = 64;       ///< bits per bank access
     int64_t read_latency_cycles = 1;
     int64_t capacity_bytes() const { return ifmap_psum_banks * bank_bytes + filter_bytes; }
 };
 
 struct DramParams {
     int64_t bus_bits = 64;
-    double clock_mhz = 200.0;  ///< DRAM bus clock (its own clock domain)
+    double clock_mhz = 200.0;      ///< DRAM bus clock (its own clock domain)
     int64_t latency_cycles = 100;  ///< first-word latency in DRAM clock cycles
     bool rlc = true;  ///< run-length compress feature maps (not filters, not the first input)
     int64_t rlc_run_bits = 5;
@@ -60,20 +59,20 @@ struct DramParams {
 };
 
 /// Energy per action, pJ. One list drives the struct, the YAML keys and the JSON output.
-#define ACTSPARSE_ENERGY_FIELDS(X)                                                  \
-    X(mac_pj)                /* one 16-bit MAC performed */                          \
-    X(mac_gated_pj)          /* a MAC slot gated off by a zero ifmap */              \
-    X(ifmap_spad_read_pj)    /* per 16-bit word */                                   \
+#define ACTSPARSE_ENERGY_FIELDS(X)                                                   \
+    X(mac_pj)             /* one 16-bit MAC performed */                             \
+    X(mac_gated_pj)       /* a MAC slot gated off by a zero ifmap */                 \
+    X(ifmap_spad_read_pj) /* per 16-bit word */                                      \
     X(ifmap_spad_write_pj)                                                           \
     X(filter_spad_read_pj)                                                           \
     X(filter_spad_write_pj)                                                          \
     X(psum_spad_read_pj)                                                             \
     X(psum_spad_write_pj)                                                            \
-    X(noc_word_pj)           /* GLB <-> PE array, per word delivered per destination */ \
-    X(array_link_word_pj)    /* PE -> neighbour PE psum link, per word */            \
-    X(glb_read_pj)           /* per 16-bit word */                                   \
+    X(noc_word_pj)        /* GLB <-> PE array, per word delivered per destination */ \
+    X(array_link_word_pj) /* PE -> neighbour PE psum link, per word */               \
+    X(glb_read_pj)        /* per 16-bit word */                                      \
     X(glb_write_pj)                                                                  \
-    X(dram_read_pj)          /* per 16-bit word moved over the DRAM bus */           \
+    X(dram_read_pj) /* per 16-bit word moved over the DRAM bus */                    \
     X(dram_write_pj)
 
 struct EnergyTable {

@@ -9,7 +9,7 @@ namespace actsparse::core {
 /// Bad user input: a config, trace, shape or flag. `where` names the file and field
 /// (e.g. "arch.yaml: pe.filter_spad_words"). The CLI prints what() on one line and exits 2.
 class InputError : public std::runtime_error {
-public:
+  public:
     InputError(const std::string& where, const std::string& reason)
         : std::runtime_error(where + ": " + reason) {}
 };

@@ -40,8 +40,12 @@ void LayerShape::finalize(const std::string& where) {
     positive(Wstride, "Wstride");
     if (Hpad < 0) throw InputError(where + ": Hpad", "must be >= 0");
     if (Wpad < 0) throw InputError(where + ": Wpad", "must be >= 0");
-    if (C % G != 0) throw InputError(where + ": G", "C=" + std::to_string(C) + " is not divisible by G=" + std::to_string(G));
-    if (M % G != 0) throw InputError(where + ": G", "M=" + std::to_string(M) + " is not divisible by G=" + std::to_string(G));
+    if (C % G != 0)
+        throw InputError(where + ": G",
+                         "C=" + std::to_string(C) + " is not divisible by G=" + std::to_string(G));
+    if (M % G != 0)
+        throw InputError(where + ": G",
+                         "M=" + std::to_string(M) + " is not divisible by G=" + std::to_string(G));
     if (Hpad >= R) throw InputError(where + ": Hpad", "padding must be smaller than R");
     if (Wpad >= S) throw InputError(where + ": Wpad", "padding must be smaller than S");
     // The smallest input that yields P x Q; a given H/W may be up to stride-1 larger
@@ -66,7 +70,8 @@ LayerShape LayerShape::parse_spec(const std::string& spec, const std::string& wh
     while (std::getline(ss, item, ',')) {
         if (item.empty()) continue;
         const auto eq = item.find('=');
-        if (eq == std::string::npos) throw InputError(where, "expected KEY=VALUE, got '" + item + "'");
+        if (eq == std::string::npos)
+            throw InputError(where, "expected KEY=VALUE, got '" + item + "'");
         const std::string key = item.substr(0, eq);
         if (kv.count(key)) throw InputError(where + ": " + key, "given twice");
         kv[key] = parse_int(item.substr(eq + 1), where + ": " + key);
@@ -76,10 +81,22 @@ LayerShape LayerShape::parse_spec(const std::string& spec, const std::string& wh
     if (kv.count("pad") && (kv.count("Hpad") || kv.count("Wpad")))
         throw InputError(where + ": pad", "give either pad or Hpad/Wpad");
     const std::map<std::string, std::vector<int64_t*>> fields = {
-        {"N", {&s.N}}, {"C", {&s.C}}, {"M", {&s.M}}, {"R", {&s.R}}, {"S", {&s.S}},
-        {"P", {&s.P}}, {"Q", {&s.Q}}, {"H", {&s.H}}, {"W", {&s.W}}, {"G", {&s.G}},
-        {"Hstride", {&s.Hstride}}, {"Wstride", {&s.Wstride}}, {"Hpad", {&s.Hpad}},
-        {"Wpad", {&s.Wpad}}, {"stride", {&s.Hstride, &s.Wstride}}, {"pad", {&s.Hpad, &s.Wpad}}};
+        {"N", {&s.N}},
+        {"C", {&s.C}},
+        {"M", {&s.M}},
+        {"R", {&s.R}},
+        {"S", {&s.S}},
+        {"P", {&s.P}},
+        {"Q", {&s.Q}},
+        {"H", {&s.H}},
+        {"W", {&s.W}},
+        {"G", {&s.G}},
+        {"Hstride", {&s.Hstride}},
+        {"Wstride", {&s.Wstride}},
+        {"Hpad", {&s.Hpad}},
+        {"Wpad", {&s.Wpad}},
+        {"stride", {&s.Hstride, &s.Wstride}},
+        {"pad", {&s.Hpad, &s.Wpad}}};
     for (const auto& [key, value] : kv) {
         auto it = fields.find(key);
         if (it == fields.end()) throw InputError(where + ": " + key, "unknown key");
@@ -111,10 +128,18 @@ LayerShape LayerShape::from_timeloop_yaml(const std::string& path) {
     const YAML::Node inst = root["problem"] ? root["problem"]["instance"] : YAML::Node();
     if (!inst || !inst.IsMap()) throw InputError(path + ": problem.instance", "missing");
     LayerShape s;
-    const std::map<std::string, int64_t*> fields = {
-        {"N", &s.N}, {"C", &s.C}, {"M", &s.M}, {"R", &s.R}, {"S", &s.S}, {"P", &s.P},
-        {"Q", &s.Q}, {"G", &s.G}, {"Hstride", &s.Hstride}, {"Wstride", &s.Wstride},
-        {"Hpad", &s.Hpad}, {"Wpad", &s.Wpad}};
+    const std::map<std::string, int64_t*> fields = {{"N", &s.N},
+                                                    {"C", &s.C},
+                                                    {"M", &s.M},
+                                                    {"R", &s.R},
+                                                    {"S", &s.S},
+                                                    {"P", &s.P},
+                                                    {"Q", &s.Q},
+                                                    {"G", &s.G},
+                                                    {"Hstride", &s.Hstride},
+                                                    {"Wstride", &s.Wstride},
+                                                    {"Hpad", &s.Hpad},
+                                                    {"Wpad", &s.Wpad}};
     for (const auto& kv : inst) {
         const std::string key = kv.first.as<std::string>();
         const std::string where = path + ": problem.instance." + key;
@@ -133,7 +158,8 @@ LayerShape LayerShape::from_timeloop_yaml(const std::string& path) {
         *it->second = value;
     }
     for (const char* required : {"C", "M", "P", "Q", "R", "S"})
-        if (!inst[required]) throw InputError(path + ": problem.instance." + required, "missing required key");
+        if (!inst[required])
+            throw InputError(path + ": problem.instance." + required, "missing required key");
     s.finalize(path + ": problem.instance");
     return s;
 }

@@ -2,7 +2,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "apps/actsparse/commands.h"
@@ -39,15 +38,18 @@ void add_layers_command(CLI::App& app) {
             std::cout << j.dump(2) << std::endl;
             return;
         }
-        std::printf("%-4s %-28s %5s %5s %3s %3s %4s %4s %4s %4s %5s %2s %2s %14s %s\n", "idx", "name",
-                    "C", "M", "R", "S", "H", "W", "P", "Q", "G", "st", "pd", "MACs", "sparse-in");
+        std::printf("%-4s %-28s %5s %5s %3s %3s %4s %4s %4s %4s %5s %2s %2s %14s %s\n", "idx",
+                    "name", "C", "M", "R", "S", "H", "W", "P", "Q", "G", "st", "pd", "MACs",
+                    "sparse-in");
         for (const auto& l : layers) {
             const auto& s = l.shape;
-            std::printf("%-4d %-28s %5lld %5lld %3lld %3lld %4lld %4lld %4lld %4lld %5lld %2lld %2lld %14lld %s\n",
-                        l.index, l.name.c_str(), (long long)s.C, (long long)s.M, (long long)s.R,
-                        (long long)s.S, (long long)s.H, (long long)s.W, (long long)s.P,
-                        (long long)s.Q, (long long)s.G, (long long)s.Hstride, (long long)s.Hpad,
-                        (long long)s.macs(), l.input_sparse ? "yes" : "no");
+            std::printf(
+                "%-4d %-28s %5lld %5lld %3lld %3lld %4lld %4lld %4lld %4lld %5lld %2lld %2lld "
+                "%14lld %s\n",
+                l.index, l.name.c_str(), (long long)s.C, (long long)s.M, (long long)s.R,
+                (long long)s.S, (long long)s.H, (long long)s.W, (long long)s.P, (long long)s.Q,
+                (long long)s.G, (long long)s.Hstride, (long long)s.Hpad, (long long)s.macs(),
+                l.input_sparse ? "yes" : "no");
         }
         std::printf("%s: %zu conv layers, %lld MACs at batch %lld (%.1f M)\n", net.name.c_str(),
                     layers.size(), (long long)net.conv_macs(opts->batch), (long long)opts->batch,

@@ -14,6 +14,7 @@ namespace actsparse::app {
 void add_trace_export_command(CLI::App& trace_cmd) {
     auto* cmd = trace_cmd.add_subcommand("export", "(not implemented yet)");
     cmd->allow_extras();
-    cmd->callback([]() { throw core::InputError("actsparse trace export", "not implemented yet"); });
+    cmd->callback(
+        []() { throw core::InputError("actsparse trace export", "not implemented yet"); });
 }
 }  // namespace actsparse::app

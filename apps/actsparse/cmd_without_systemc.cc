@@ -8,7 +8,9 @@ void add_unavailable(CLI::App& app, const std::string& name) {
     auto* cmd = app.add_subcommand(name, "(unavailable: built with -DACTSPARSE_WITH_SYSTEMC=OFF)");
     cmd->allow_extras();
     cmd->callback([name]() {
-        throw core::InputError("actsparse " + name, "this build has no SystemC model (reconfigure with -DACTSPARSE_WITH_SYSTEMC=ON)");
+        throw core::InputError(
+            "actsparse " + name,
+            "this build has no SystemC model (reconfigure with -DACTSPARSE_WITH_SYSTEMC=ON)");
     });
 }
 }  // namespace

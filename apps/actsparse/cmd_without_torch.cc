@@ -7,7 +7,9 @@ void add_train_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("train", "(unavailable: built with -DACTSPARSE_WITH_TORCH=OFF)");
     cmd->allow_extras();
     cmd->callback([]() {
-        throw core::InputError("actsparse train", "this build has no LibTorch trainer (reconfigure with -DACTSPARSE_WITH_TORCH=ON)");
+        throw core::InputError(
+            "actsparse train",
+            "this build has no LibTorch trainer (reconfigure with -DACTSPARSE_WITH_TORCH=ON)");
     });
 }
 }  // namespace actsparse::app

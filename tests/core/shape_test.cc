@@ -1,10 +1,11 @@
+#include "core/shape.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
 
 #include "core/error.h"
-#include "core/shape.h"
 
 namespace actsparse::core {
 namespace {
@@ -21,7 +22,8 @@ TEST(LayerShape, ParsesSpecAndDerivesInput) {
 
 TEST(LayerShape, StrideAndExplicitInput) {
     // 224 input, 3x3 stride 2 pad 1 -> 112 (224 is one more than the minimal 223).
-    const auto s = LayerShape::parse_spec("C=3,M=32,R=3,S=3,H=224,W=224,P=112,Q=112,stride=2,pad=1");
+    const auto s =
+        LayerShape::parse_spec("C=3,M=32,R=3,S=3,H=224,W=224,P=112,Q=112,stride=2,pad=1");
     EXPECT_EQ(s.H, 224);
     EXPECT_THROW(LayerShape::parse_spec("C=3,M=32,R=3,S=3,H=230,W=224,P=112,Q=112,stride=2,pad=1"),
                  InputError);
@@ -41,9 +43,9 @@ TEST(LayerShape, RejectsBadSpecsNamingTheKey) {
     } catch (const InputError& e) {
         EXPECT_NE(std::string(e.what()).find("X"), std::string::npos);
     }
-    EXPECT_THROW(LayerShape::parse_spec("C=64,M=64,P=8"), InputError);          // Q missing
-    EXPECT_THROW(LayerShape::parse_spec("C=64,M=0,P=8,Q=8"), InputError);       // M < 1
-    EXPECT_THROW(LayerShape::parse_spec("C=six,M=4,P=8,Q=8"), InputError);      // not a number
+    EXPECT_THROW(LayerShape::parse_spec("C=64,M=64,P=8"), InputError);      // Q missing
+    EXPECT_THROW(LayerShape::parse_spec("C=64,M=0,P=8,Q=8"), InputError);   // M < 1
+    EXPECT_THROW(LayerShape::parse_spec("C=six,M=4,P=8,Q=8"), InputError);  // not a number
     EXPECT_THROW(LayerShape::parse_spec("C=4,M=4,P=8,Q=8,pad=1,Hpad=1,R=3,S=3"), InputError);
 }
 
