@@ -67,11 +67,11 @@ struct Op {
     /// kConv only (N = 1 in the description): C/H/W equal the input op's channels/height/
     /// width, M/P/Q equal this op's channels/height/width. Finalized.
     LayerShape conv;
-    bool bias = false;       ///< kConv, kLinear: the layer has a bias vector
-    int64_t kernel = 0;      ///< pools: square window
-    int64_t stride = 1;      ///< pools
-    int64_t pad = 0;         ///< pools: both axes, each side
-    bool ceil_mode = false;  ///< pools: PyTorch's ceil_mode output size rule
+    bool bias = false;              ///< kConv, kLinear: the layer has a bias vector
+    int64_t kernel = 0;             ///< pools: square window
+    int64_t stride = 1;             ///< pools
+    int64_t pad = 0;                ///< pools: both axes, each side
+    bool ceil_mode = false;         ///< pools: PyTorch's ceil_mode output size rule
     bool count_include_pad = true;  ///< kAvgPool: zero padding counts in the divisor
     double dropout_p = 0.0;         ///< kDropout: probability of zeroing an element
     int64_t lrn_size = 0;           ///< kLocalResponseNorm: channels in the window
@@ -84,8 +84,8 @@ struct Op {
 
 /// A conv layer as the simulator and the trainer's penalty see it.
 struct ConvLayer {
-    int index = 0;  ///< 0-based position among the network's conv layers
-    int op = 0;     ///< index into Network::ops
+    int index = 0;     ///< 0-based position among the network's conv layers
+    int op = 0;        ///< index into Network::ops
     std::string name;  ///< the conv op's name
     LayerShape shape;  ///< with the requested batch in N
     /// True when the conv's input is the output of a ReLU/ReLU6, or of max-pool, avg-pool,
