@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "hw/array.h"
 
 namespace actsparse::tlm {
 
@@ -16,9 +17,10 @@ AcceleratorTop::AcceleratorTop(sc_core::sc_module_name name)
     SC_THREAD(write_engine);
 }
 
-AcceleratorTop& AcceleratorTop::instance() {
-    static AcceleratorTop* top = [] {
+AcceleratorTop& AcceleratorTop::instance(const core::ArchConfig& arch) {
+    static AcceleratorTop* top = [&] {
         ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+        hw::elaborate_cycle_top(arch);
         return new AcceleratorTop("accelerator");
     }();
     return *top;
@@ -34,6 +36,10 @@ TimingResult AcceleratorTop::run(const core::ArchConfig& arch, const LayerPlan& 
     stall_cycles_ = 0;
     running_engines_ = 3;
     const int64_t dram_busy_before = dram.stats().busy_cycles;
+    // The engines must be waiting on start_ before it fires: the first run initialises
+    // the kernel (every thread runs to its first wait) before notifying.
+    if (sc_core::sc_get_status() == sc_core::SC_ELABORATION)
+        sc_core::sc_start(sc_core::SC_ZERO_TIME);
     const sc_core::sc_time t0 = sc_core::sc_time_stamp();
     start_.notify(sc_core::SC_ZERO_TIME);
     sc_core::sc_start();
@@ -41,8 +47,7 @@ TimingResult AcceleratorTop::run(const core::ArchConfig& arch, const LayerPlan& 
         core::model_bug(name(), "simulation stopped before the layer finished (t=" +
                                     sc_core::sc_time_stamp().to_string() + ")");
     TimingResult r;
-    r.total_cycles =
-        static_cast<int64_t>((sc_core::sc_time_stamp() - t0) / clock_ + 0.5);
+    r.total_cycles = static_cast<int64_t>((sc_core::sc_time_stamp() - t0) / clock_ + 0.5);
     for (const auto& c : plan.chunks) r.processing_cycles += c.compute_cycles;
     r.compute_stall_cycles = stall_cycles_;
     r.dram_busy_cycles = dram.stats().busy_cycles - dram_busy_before;
@@ -70,8 +75,7 @@ void AcceleratorTop::transfer(const Span& s, bool write, sc_core::sc_time& local
         trans.set_streaming_width(static_cast<unsigned int>(len));
         uint8_t discard[64];
         trans.set_data_ptr(s.glb ? s.glb + off : discard);
-        if (!s.glb && len > sizeof(discard))
-            core::model_bug(name(), "span without a GLB buffer");
+        if (!s.glb && len > sizeof(discard)) core::model_bug(name(), "span without a GLB buffer");
         trans.set_byte_enable_ptr(nullptr);
         trans.set_response_status(::tlm::TLM_INCOMPLETE_RESPONSE);
         dma_socket->b_transport(trans, local);
@@ -107,8 +111,8 @@ void AcceleratorTop::compute_engine() {
             const sc_core::sc_time idle_from = sc_core::sc_time_stamp();
             while (loaded_ <= k) wait(loaded_ev_);
             if (k > 0)
-                stall_cycles_ += static_cast<int64_t>(
-                    (sc_core::sc_time_stamp() - idle_from) / clock_ + 0.5);
+                stall_cycles_ +=
+                    static_cast<int64_t>((sc_core::sc_time_stamp() - idle_from) / clock_ + 0.5);
             wait(plan_->chunks[k].compute_cycles * clock_);
             ++computed_;
             computed_ev_.notify(sc_core::SC_ZERO_TIME);

@@ -4,13 +4,13 @@
 /// engine that occupies the PE array for each chunk's measured processing cycles. Compute
 /// and transfers overlap only as far as the GLB's chunk slots allow (double buffering when
 /// two chunks fit), so the overlap is measured by the simulation, not assumed.
+#include <tlm_utils/simple_initiator_socket.h>
+
 #include <cstdint>
 #include <memory>
-#include <vector>
-
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
+#include <vector>
 
 #include "core/arch.h"
 #include "tlm/dram.h"
@@ -28,7 +28,7 @@ struct Span {
 
 /// What the controller does for one GLB chunk.
 struct ChunkPlan {
-    std::vector<Span> ifmap_loads;   ///< empty when the previous chunk's ifmap is reused
+    std::vector<Span> ifmap_loads;  ///< empty when the previous chunk's ifmap is reused
     std::vector<Span> filter_loads;
     int64_t compute_cycles = 0;      ///< core cycles the array is busy (from hw/)
     std::vector<Span> ofmap_stores;  ///< after this chunk, when its block's ofmap is final
@@ -41,8 +41,8 @@ struct LayerPlan {
 
 /// Timing outcome of one layer, in core clock cycles.
 struct TimingResult {
-    int64_t total_cycles = 0;       ///< first DRAM request to last ofmap byte written
-    int64_t processing_cycles = 0;  ///< sum of the chunks' compute cycles
+    int64_t total_cycles = 0;          ///< first DRAM request to last ofmap byte written
+    int64_t processing_cycles = 0;     ///< sum of the chunks' compute cycles
     int64_t compute_stall_cycles = 0;  ///< array idle, waiting for a chunk's data
     int64_t dram_busy_cycles = 0;      ///< in DRAM clock cycles
 };
@@ -55,20 +55,21 @@ enum class TransferFidelity {
 /// The elaborated top, one per process (SystemC elaborates once). run() reconfigures it
 /// for a layer and simulates until the layer is done; it can be called many times.
 class AcceleratorTop : public sc_core::sc_module {
-public:
+  public:
     tlm_utils::simple_initiator_socket<AcceleratorTop> dma_socket;
     DramTarget dram;
 
     explicit AcceleratorTop(sc_core::sc_module_name name);
 
-    /// The process-wide instance, elaborated on first use (before any sc_start).
-    static AcceleratorTop& instance();
+    /// The process-wide instance, elaborated on first use together with the array's
+    /// per-cycle top (SystemC admits no new modules after the first sc_start).
+    static AcceleratorTop& instance(const core::ArchConfig& arch);
 
     /// Simulates `plan` over the DRAM image already in `dram` (set up with dram.reset and
     /// filled through dram.data()); reads land in each span's `glb` buffer.
     TimingResult run(const core::ArchConfig& arch, const LayerPlan& plan, TransferFidelity fid);
 
-private:
+  private:
     void read_engine();
     void compute_engine();
     void write_engine();

@@ -8,11 +8,16 @@ namespace actsparse::tlm {
 
 const char* to_string(Tensor t) {
     switch (t) {
-        case Tensor::kIfmap: return "ifmap";
-        case Tensor::kFilter: return "filter";
-        case Tensor::kOfmap: return "ofmap";
-        case Tensor::kPsum: return "psum";
-        case Tensor::kCount: break;
+        case Tensor::kIfmap:
+            return "ifmap";
+        case Tensor::kFilter:
+            return "filter";
+        case Tensor::kOfmap:
+            return "ofmap";
+        case Tensor::kPsum:
+            return "psum";
+        case Tensor::kCount:
+            break;
     }
     return "?";
 }

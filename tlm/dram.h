@@ -1,13 +1,13 @@
 #pragma once
 /// @file DRAM behind a TLM-2.0 target socket: a byte store with a bus of `bus_bits` at its
 /// own clock, a first-word latency, and read/write counters per tensor region.
+#include <tlm_utils/simple_target_socket.h>
+
 #include <cstdint>
 #include <string>
-#include <vector>
-
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
+#include <vector>
 
 #include "core/arch.h"
 
@@ -31,7 +31,7 @@ struct DramStats {
 /// still busy is pipelined behind the previous one (no new latency), so back-to-back DMA
 /// bursts stream at full bandwidth and concurrent read/write engines contend for the bus.
 class DramTarget : public sc_core::sc_module {
-public:
+  public:
     tlm_utils::simple_target_socket<DramTarget> socket;
 
     explicit DramTarget(sc_core::sc_module_name name);
@@ -46,7 +46,7 @@ public:
     const DramStats& stats() const { return stats_; }
     sc_core::sc_time period() const { return period_; }
 
-private:
+  private:
     void b_transport(::tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
     unsigned int transport_dbg(::tlm::tlm_generic_payload& trans);
     Tensor tensor_at(uint64_t addr) const;

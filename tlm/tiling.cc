@@ -21,8 +21,8 @@ Footprint footprint(const core::LayerShape& s, const GlbTiling& t, const core::A
     const int64_t word_bytes = a.word_bits / 8;
     const int64_t ifmap_psum_words = a.glb.ifmap_psum_banks * a.glb.bank_bytes / word_bytes;
     const int64_t filter_words = a.glb.filter_bytes / word_bytes;
-    f.double_buffered = 2 * f.ifmap_words + f.psum_words <= ifmap_psum_words &&
-                        2 * f.filter_words <= filter_words;
+    f.double_buffered =
+        2 * f.ifmap_words + f.psum_words <= ifmap_psum_words && 2 * f.filter_words <= filter_words;
     return f;
 }
 
@@ -54,9 +54,9 @@ std::vector<Chunk> enumerate_chunks(const core::LayerShape& s, const GlbTiling& 
             for (int64_t p0 = 0; p0 < s.P; p0 += t.rows)
                 for (int64_t m0 = 0; m0 < mpg; m0 += t.m)
                     for (int64_t c0 = 0; c0 < cpg; c0 += t.c)
-                        out.push_back({n0, std::min(s.N, n0 + t.n), g0, std::min(s.G, g0 + t.g),
-                                       m0, std::min(mpg, m0 + t.m), c0, std::min(cpg, c0 + t.c),
-                                       p0, std::min(s.P, p0 + t.rows)});
+                        out.push_back({n0, std::min(s.N, n0 + t.n), g0, std::min(s.G, g0 + t.g), m0,
+                                       std::min(mpg, m0 + t.m), c0, std::min(cpg, c0 + t.c), p0,
+                                       std::min(s.P, p0 + t.rows)});
     return out;
 }
 
@@ -107,8 +107,7 @@ SubLayer extract_chunk(const core::LayerShape& s, const Chunk& k, const int16_t*
     for (int64_t g = 0; g < ng; ++g)
         for (int64_t m = 0; m < nm; ++m)
             for (int64_t c = 0; c < nc; ++c) {
-                const int16_t* src =
-                    weight + (((k.g0 + g) * mpg + k.m0 + m) * cpg + k.c0 + c) * rs;
+                const int16_t* src = weight + (((k.g0 + g) * mpg + k.m0 + m) * cpg + k.c0 + c) * rs;
                 std::copy(src, src + rs, sub.weight.begin() + ((g * nm + m) * nc + c) * rs);
             }
     return sub;
@@ -126,6 +125,23 @@ void accumulate_chunk(const core::LayerShape& s, const Chunk& k, const std::vect
                 int64_t* dst = ofmap.data() + ((n * s.M + dst_m) * s.P + k.p0) * s.Q;
                 for (int64_t pq = 0; pq < np * s.Q; ++pq) dst[pq] += part[i++];
             }
+}
+
+core::LayerShape chunk_shape(const core::LayerShape& s, const GlbTiling& t) {
+    Chunk k{0, t.n, 0, t.g, 0, t.m, 0, t.c, 0, t.rows};
+    core::LayerShape o = s;
+    o.N = t.n;
+    o.G = t.g;
+    o.C = t.g * t.c;
+    o.M = t.g * t.m;
+    o.P = t.rows;
+    if (t.rows != s.P) {
+        const auto [h0, h1] = input_rows(s, k);
+        o.Hpad = 0;
+        o.H = h1 - h0;
+    }
+    o.finalize("chunk");
+    return o;
 }
 
 nlohmann::json to_json(const GlbTiling& t) {

@@ -2,11 +2,10 @@
 /// @file Global-buffer tiling: how a layer is cut into chunks that fit the GLB, the
 /// DRAM-level loop nest over them, and the extraction of a chunk's sub-layer for the array.
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "core/arch.h"
 #include "core/shape.h"
@@ -32,9 +31,9 @@ struct GlbTiling {
 
 /// GLB words one chunk needs (16-bit words; psums are kept as words, as in Eyeriss v1).
 struct Footprint {
-    int64_t ifmap_words = 0;   ///< one chunk's ifmap rows
-    int64_t psum_words = 0;    ///< one (n, g, strip, m) block's psums
-    int64_t filter_words = 0;  ///< one chunk's filters
+    int64_t ifmap_words = 0;       ///< one chunk's ifmap rows
+    int64_t psum_words = 0;        ///< one (n, g, strip, m) block's psums
+    int64_t filter_words = 0;      ///< one chunk's filters
     bool double_buffered = false;  ///< two ifmap chunks and two filter chunks fit
 };
 Footprint footprint(const core::LayerShape& s, const GlbTiling& t, const core::ArchConfig& a);
@@ -69,6 +68,9 @@ SubLayer extract_chunk(const core::LayerShape& s, const Chunk& k, const int16_t*
 /// Adds a chunk's ofmap [n, g*m, p, Q] into the layer's ofmap [N, M, P, Q].
 void accumulate_chunk(const core::LayerShape& s, const Chunk& k, const std::vector<int64_t>& part,
                       std::vector<int64_t>& ofmap);
+
+/// The shape of a full-size chunk (the first one) of a tiling.
+core::LayerShape chunk_shape(const core::LayerShape& s, const GlbTiling& t);
 
 nlohmann::json to_json(const GlbTiling& t);
 GlbTiling tiling_from_json(const nlohmann::json& j, const std::string& where);

@@ -49,7 +49,7 @@ int run_cli(int argc, char** argv) {
 
 #ifdef ACTSPARSE_WITH_SYSTEMC
 // libsystemc provides main(); it calls sc_main once the kernel is set up.
-int sc_main(int argc, char** argv) { return actsparse::app::run_cli(argc, argv); }
+extern "C" int sc_main(int argc, char** argv) { return actsparse::app::run_cli(argc, argv); }
 #else
 int main(int argc, char** argv) { return actsparse::app::run_cli(argc, argv); }
 #endif

@@ -1,0 +1,249 @@
+#include "tlm/mapper.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/error.h"
+
+namespace actsparse::tlm {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Values 1..limit the search tries: every value up to 4, then a geometric series, always
+// including `limit` itself and multiples of `step`.
+std::vector<int64_t> ladder(int64_t limit, int64_t step = 1) {
+    std::set<int64_t> v;
+    for (int64_t x = step; x <= limit; x = x < 4 * step ? x + step : x * 2) v.insert(x);
+    v.insert(limit);
+    return {v.begin(), v.end()};
+}
+
+// Words an RLC stream takes per value at density d (3 pairs of 21 bits per 64-bit word, a
+// zero run longer than 31 costs one pair): the estimate the mapper ranks with.
+double rlc_ratio(double d) { return 4.0 / 3.0 * (d + (1.0 - d) / 32.0); }
+
+// The array's share of a chunk, from the pass plan's sizes (hw::tiling).
+struct ArrayCost {
+    double energy = 0, cycles = 0;
+};
+ArrayCost array_cost(const core::LayerShape& s, const hw::Mapping& m, const core::ArchConfig& a,
+                     double d) {
+    const hw::Tiling t = hw::tiling(s, m);
+    const double passes = static_cast<double>(t.passes());
+    const double dense = static_cast<double>(s.macs());
+    const bool skip = a.zero_mode == core::ZeroMode::kSkip;
+    const bool none = a.zero_mode == core::ZeroMode::kNone;
+    const double live = none ? 1.0 : d;
+    const double rows_in = static_cast<double>((m.e - 1) * s.Hstride + m.filter_rows);
+    const double ifmap_sent = passes * m.n * m.q * m.r * rows_in * s.W;
+    const double filter_sent = passes * m.p * m.t * m.q * m.r * m.filter_rows * m.filter_cols;
+    const double psum_io = passes * m.n * m.p * m.t * m.e * s.Q;
+    const auto& e = a.energy;
+    ArrayCost c;
+    c.energy = dense * live *
+                   (e.mac_pj + e.filter_spad_read_pj + e.psum_spad_read_pj + e.psum_spad_write_pj) +
+               (none ? 0.0 : dense * (1 - d) * e.mac_gated_pj * (skip ? 0 : 1)) +
+               dense / m.p * (skip ? d : 1.0) * e.ifmap_spad_read_pj +
+               ifmap_sent * (e.glb_read_pj + m.t * e.noc_word_pj + e.ifmap_spad_write_pj) +
+               filter_sent * (e.glb_read_pj + e.noc_word_pj + e.filter_spad_write_pj) +
+               2 * psum_io * (e.glb_read_pj + e.noc_word_pj);
+    const double pes = static_cast<double>(m.r * m.t * m.filter_rows * m.e);
+    const double words_per_cycle = static_cast<double>(a.noc.ifmap_bus_bits) / a.word_bits;
+    const double compute = dense * (skip ? d : 1.0) / std::max(pes, 1.0);
+    c.cycles = std::max(compute, ifmap_sent / words_per_cycle) +
+               filter_sent * a.word_bits / a.noc.filter_bus_bits;
+    return c;
+}
+
+std::vector<hw::Mapping> array_candidates(const core::LayerShape& s, const core::ArchConfig& a,
+                                          int64_t& considered) {
+    std::vector<hw::Mapping> out;
+    const int64_t fr = std::min(s.R, a.array.rows);
+    const int64_t fc = std::min(s.S, a.pe.ifmap_spad_words);
+    std::set<int64_t> es;
+    for (int64_t k = 1; k <= 16; ++k) es.insert(ceil_div(s.P, k));
+    for (int64_t q = 1; q <= std::min(s.c_per_group(), a.pe.ifmap_spad_words / fc); ++q)
+        for (int64_t p : ladder(std::min(s.m_per_group(), a.pe.psum_spad_words)))
+            for (int64_t e : es)
+                for (int64_t r : ladder(std::min<int64_t>(ceil_div(s.c_per_group(), q), 8)))
+                    for (int64_t t :
+                         ladder(std::min<int64_t>(s.G * ceil_div(s.m_per_group(), p), 16))) {
+                        hw::Mapping m;
+                        m.n = 1;
+                        m.p = p;
+                        m.q = q;
+                        m.e = e;
+                        m.r = r;
+                        m.t = t;
+                        m.filter_rows = fr;
+                        m.filter_cols = fc;
+                        ++considered;
+                        if (!hw::check_mapping(s, m, a)) out.push_back(m);
+                    }
+    return out;
+}
+
+double score(const Estimate& e, Objective o) {
+    switch (o) {
+        case Objective::kEnergy:
+            return e.energy_pj;
+        case Objective::kCycles:
+            return e.cycles;
+        case Objective::kEdp:
+            return e.energy_pj * e.cycles;
+    }
+    return e.energy_pj;
+}
+
+}  // namespace
+
+Objective parse_objective(const std::string& text, const std::string& where) {
+    if (text == "energy") return Objective::kEnergy;
+    if (text == "cycles") return Objective::kCycles;
+    if (text == "edp") return Objective::kEdp;
+    throw core::InputError(where, "expected energy, cycles or edp, got '" + text + "'");
+}
+
+const char* to_string(Objective o) {
+    switch (o) {
+        case Objective::kEnergy:
+            return "energy";
+        case Objective::kCycles:
+            return "cycles";
+        case Objective::kEdp:
+            return "edp";
+    }
+    return "?";
+}
+
+nlohmann::json to_json(const LayerMapping& m) {
+    return {{"glb", to_json(m.glb)}, {"array", hw::to_json(m.array)}};
+}
+
+LayerMapping layer_mapping_from_json(const nlohmann::json& j, const std::string& where) {
+    if (!j.is_object()) throw core::InputError(where, "expected an object");
+    for (auto it = j.begin(); it != j.end(); ++it)
+        if (it.key() != "glb" && it.key() != "array")
+            throw core::InputError(where + "." + it.key(), "unknown key");
+    if (!j.contains("glb")) throw core::InputError(where + ".glb", "missing required key");
+    if (!j.contains("array")) throw core::InputError(where + ".array", "missing required key");
+    LayerMapping m;
+    m.glb = tiling_from_json(j["glb"], where + ".glb");
+    m.array = hw::mapping_from_json(j["array"], where + ".array");
+    return m;
+}
+
+hw::Mapping chunk_array_mapping(const core::LayerShape& sub, const hw::Mapping& m,
+                                const core::ArchConfig& a) {
+    hw::Mapping c = m;
+    c.n = std::min(c.n, sub.N);
+    c.p = std::min(c.p, sub.m_per_group());
+    c.q = std::min(c.q, sub.c_per_group());
+    c.e = std::min(c.e, sub.P);
+    c.filter_rows = std::min(c.filter_rows, sub.R);
+    c.filter_cols = std::min(c.filter_cols, sub.S);
+    c.r = std::min(c.r, ceil_div(sub.c_per_group(), c.q));
+    c.t = std::min(c.t, sub.G * ceil_div(sub.m_per_group(), c.p));
+    if (!hw::check_mapping(sub, c, a)) return c;
+    return hw::default_mapping(sub, a);
+}
+
+std::optional<std::string> check_layer_mapping(const core::LayerShape& s, const LayerMapping& m,
+                                               const core::ArchConfig& a) {
+    if (auto why = check_tiling(s, m.glb, a)) return "glb: " + *why;
+    const core::LayerShape sub = chunk_shape(s, m.glb);
+    if (auto why = hw::check_mapping(sub, m.array, a)) return "array: " + *why;
+    return std::nullopt;
+}
+
+Estimate estimate(const core::LayerShape& s, const LayerMapping& m, const core::ArchConfig& a,
+                  double density) {
+    const GlbTiling& t = m.glb;
+    const core::LayerShape sub = chunk_shape(s, t);
+    const double chunks =
+        static_cast<double>(ceil_div(s.N, t.n) * ceil_div(s.G, t.g) * ceil_div(s.P, t.rows) *
+                            ceil_div(s.m_per_group(), t.m) * ceil_div(s.c_per_group(), t.c));
+    const ArrayCost ac = array_cost(sub, m.array, a, density);
+    const Footprint f = footprint(s, t, a);
+    const int64_t mb = ceil_div(s.m_per_group(), t.m), cb = ceil_div(s.c_per_group(), t.c);
+    // Ifmap chunks are reloaded per filter block unless one chunk holds every channel.
+    const double ifmap_loads = chunks / (cb == 1 ? mb : 1);
+    const double ratio = a.dram.rlc ? rlc_ratio(density) : 1.0;
+    const double ifmap_words = ifmap_loads * f.ifmap_words;
+    const double filter_words = chunks * f.filter_words;
+    const double ofmap_words =
+        static_cast<double>(s.ofmap_elems()) * (a.dram.rlc ? rlc_ratio(0.5) : 1.0);
+    const double carry = static_cast<double>(s.ofmap_elems()) * (cb - 1);
+    Estimate e;
+    e.dram_words = ifmap_words * ratio + filter_words + ofmap_words;
+    const auto& en = a.energy;
+    e.energy_pj = chunks * ac.energy + ifmap_words * ratio * en.dram_read_pj +
+                  filter_words * en.dram_read_pj + ofmap_words * en.dram_write_pj +
+                  (ifmap_words + filter_words) * en.glb_write_pj +
+                  carry * (en.glb_read_pj + en.noc_word_pj);
+    const double dram_cycles =
+        e.dram_words * a.word_bits / a.dram.bus_bits * (a.clock_mhz / a.dram.clock_mhz);
+    const double compute = chunks * ac.cycles;
+    // Overlap only when two chunks fit the GLB.
+    e.cycles = f.double_buffered ? std::max(compute, dram_cycles) : compute + dram_cycles;
+    return e;
+}
+
+MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, Objective obj,
+                          double density) {
+    MapperResult best;
+    int64_t considered = 0;
+    std::vector<hw::Mapping> arrays = array_candidates(s, a, considered);
+    // The GLB tiling search runs for the few array mappings the array alone ranks best.
+    constexpr size_t kArrayShortlist = 8;
+    std::vector<std::pair<double, size_t>> ranked;
+    for (size_t i = 0; i < arrays.size(); ++i) {
+        const ArrayCost c = array_cost(s, arrays[i], a, density);
+        ranked.emplace_back(obj == Objective::kCycles ? c.cycles
+                            : obj == Objective::kEdp  ? c.cycles * c.energy
+                                                      : c.energy,
+                            i);
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    std::vector<hw::Mapping> shortlist;
+    for (size_t i = 0; i < std::min(kArrayShortlist, ranked.size()); ++i)
+        shortlist.push_back(arrays[ranked[i].second]);
+    arrays.swap(shortlist);
+    bool found = false;
+    double best_score = 0;
+    for (const hw::Mapping& am : arrays) {
+        const int64_t pt = std::min(am.p * am.t, s.m_per_group());
+        const int64_t qr = std::min(am.q * am.r, s.c_per_group());
+        for (int64_t n : std::set<int64_t>{1, s.N})
+            for (int64_t g : ladder(s.G))
+                for (int64_t m : ladder(s.m_per_group(), pt))
+                    for (int64_t c : ladder(s.c_per_group(), qr))
+                        for (int64_t rows : ladder(s.P, std::min(am.e, s.P))) {
+                            ++considered;
+                            LayerMapping lm{{n, g, m, c, rows}, am};
+                            if (check_tiling(s, lm.glb, a)) continue;
+                            const core::LayerShape sub = chunk_shape(s, lm.glb);
+                            if (hw::check_mapping(sub, am, a)) continue;
+                            ++best.valid;
+                            const Estimate e = estimate(s, lm, a, density);
+                            const double sc = score(e, obj);
+                            if (!found || sc < best_score) {
+                                found = true;
+                                best_score = sc;
+                                best.best = lm;
+                                best.estimate = e;
+                            }
+                        }
+    }
+    best.considered = considered;
+    if (!found)
+        throw core::InputError("arch", "no mapping of layer " + s.to_spec() +
+                                           " fits the scratchpads and the global buffer");
+    return best;
+}
+
+}  // namespace actsparse::tlm

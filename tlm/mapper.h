@@ -1,0 +1,56 @@
+#pragma once
+/// @file The mapper: searches GLB tilings and row-stationary array mappings under the
+/// scratchpad and buffer capacities, scoring each with a fast analytical estimate, and
+/// returns the best one for energy, cycles or EDP. Deterministic (ties keep the first
+/// candidate in enumeration order).
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+
+#include "core/arch.h"
+#include "core/shape.h"
+#include "hw/array.h"
+#include "tlm/tiling.h"
+
+namespace actsparse::tlm {
+
+enum class Objective { kEnergy, kCycles, kEdp };
+Objective parse_objective(const std::string& text, const std::string& where);
+const char* to_string(Objective o);
+
+/// A whole-layer mapping: the GLB tiling and the array mapping used for every chunk
+/// (clamped to a chunk's own size where an edge chunk is smaller).
+struct LayerMapping {
+    GlbTiling glb;
+    hw::Mapping array;
+};
+nlohmann::json to_json(const LayerMapping& m);
+LayerMapping layer_mapping_from_json(const nlohmann::json& j, const std::string& where);
+/// nullopt when valid for the layer, else the reason.
+std::optional<std::string> check_layer_mapping(const core::LayerShape& s, const LayerMapping& m,
+                                               const core::ArchConfig& a);
+/// The array mapping used for one chunk's sub-layer.
+hw::Mapping chunk_array_mapping(const core::LayerShape& sub, const hw::Mapping& m,
+                                const core::ArchConfig& a);
+
+/// Analytical estimate of a mapping at ifmap density `density` (used to rank candidates).
+struct Estimate {
+    double energy_pj = 0;
+    double cycles = 0;
+    double dram_words = 0;
+};
+Estimate estimate(const core::LayerShape& s, const LayerMapping& m, const core::ArchConfig& a,
+                  double density);
+
+struct MapperResult {
+    LayerMapping best;
+    Estimate estimate;
+    int64_t considered = 0;  ///< candidates enumerated
+    int64_t valid = 0;       ///< candidates that fit every capacity
+};
+/// Throws core::InputError("arch", reason) when no mapping fits (buffers too small).
+MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, Objective obj,
+                          double density);
+
+}  // namespace actsparse::tlm

@@ -1,0 +1,292 @@
+#include "tlm/simulate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <limits>
+
+#include "core/error.h"
+#include "core/rlc.h"
+#include "tlm/accelerator.h"
+
+namespace actsparse::tlm {
+
+// Maps the array's counters onto the layer's access table (tlm/array_counts.cc).
+void add_array_counts(const hw::ArrayStats& s, Accesses& a);
+int64_t array_cycles(const hw::ArrayResult& r);
+
+namespace {
+
+constexpr uint64_t kAlign = 8;
+uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
+
+core::RlcParams rlc_params(const core::ArchConfig& a) {
+    core::RlcParams p;
+    p.run_bits = a.dram.rlc_run_bits;
+    p.value_bits = a.dram.rlc_value_bits;
+    p.pairs_per_word = a.dram.rlc_pairs_per_word;
+    return p;
+}
+
+// A feature map in DRAM as row streams (one per image, channel, row), each 8-byte aligned
+// and laid out consecutively, so any row range of one channel is one contiguous span.
+struct RowStreams {
+    std::vector<uint64_t> offset;  // per row, relative to the region base
+    std::vector<uint64_t> bytes;
+    std::vector<uint8_t> data;
+    uint64_t total = 0;
+};
+
+RowStreams encode_rows(const int16_t* values, int64_t rows, int64_t width, bool compressed,
+                       const core::RlcParams& p) {
+    RowStreams rs;
+    rs.offset.resize(rows);
+    rs.bytes.resize(rows);
+    std::vector<std::vector<uint64_t>> words(compressed ? rows : 0);
+    for (int64_t r = 0; r < rows; ++r) {
+        rs.offset[r] = rs.total;
+        if (compressed) {
+            words[r] = core::rlc_encode(values + r * width, width, p);
+            rs.bytes[r] = words[r].size() * 8;
+        } else {
+            rs.bytes[r] = static_cast<uint64_t>(width) * 2;
+        }
+        rs.total += align_up(rs.bytes[r]);
+    }
+    rs.data.assign(rs.total, 0);
+    for (int64_t r = 0; r < rows; ++r) {
+        if (compressed)
+            std::memcpy(rs.data.data() + rs.offset[r], words[r].data(), rs.bytes[r]);
+        else
+            std::memcpy(rs.data.data() + rs.offset[r], values + r * width, rs.bytes[r]);
+    }
+    return rs;
+}
+
+// Decodes one row stream read by the DMA; false if it does not reproduce `expect`.
+bool row_matches(const uint8_t* stream, uint64_t bytes, const int16_t* expect, int64_t width,
+                 bool compressed, const core::RlcParams& p) {
+    std::vector<int16_t> row(width);
+    if (compressed) {
+        std::vector<uint64_t> words(bytes / 8);
+        std::memcpy(words.data(), stream, bytes);
+        if (!core::rlc_decode(words.data(), words.size(), width, row.data(), p)) return false;
+    } else {
+        std::memcpy(row.data(), stream, width * 2);
+    }
+    return std::equal(row.begin(), row.end(), expect);
+}
+
+}  // namespace
+
+LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
+    const auto host_start = std::chrono::steady_clock::now();
+    const core::ArchConfig& arch = opts.arch;
+    const core::LayerShape& s = trace.shape;
+    const std::string where = trace.layer.empty() ? std::string("layer") : trace.layer;
+    if (static_cast<int64_t>(trace.ifmap.size()) != s.ifmap_elems() ||
+        static_cast<int64_t>(trace.weight.size()) != s.weight_elems())
+        throw core::InputError(where, "ifmap/weight sizes disagree with the shape");
+
+    // Both SystemC tops must exist before the array's first sc_start.
+    AcceleratorTop& top = AcceleratorTop::instance(arch);
+    LayerResult r;
+    r.layer = trace.layer;
+    r.shape = s;
+    r.density = trace.density();
+    r.dense_macs = s.macs();
+    if (opts.mapping) {
+        if (auto why = check_layer_mapping(s, *opts.mapping, arch))
+            throw core::InputError("--mapping", "invalid for " + where + ": " + *why);
+        r.mapping = *opts.mapping;
+        r.mappings_considered = 0;
+    } else {
+        const MapperResult m = find_mapping(s, arch, opts.objective, r.density);
+        r.mapping = m.best;
+        r.mappings_considered = m.considered;
+    }
+
+    // Phase 1: every chunk on the PE array, exact output accumulated across chunks.
+    const std::vector<Chunk> chunks = enumerate_chunks(s, r.mapping.glb);
+    r.ofmap.assign(static_cast<size_t>(s.ofmap_elems()), 0);
+    std::vector<int64_t> chunk_cycles(chunks.size());
+    hw::RunOptions run_opts;
+    run_opts.fidelity = opts.fidelity;
+    run_opts.vcd_path = opts.vcd_path;
+    for (size_t k = 0; k < chunks.size(); ++k) {
+        const SubLayer sub = extract_chunk(s, chunks[k], trace.ifmap.data(), trace.weight.data());
+        const hw::Mapping am = chunk_array_mapping(sub.shape, r.mapping.array, arch);
+        const hw::ArrayResult ar =
+            hw::run_layer(sub.shape, am, arch, sub.ifmap.data(), sub.weight.data(), run_opts);
+        accumulate_chunk(s, chunks[k], ar.ofmap, r.ofmap);
+        add_array_counts(ar.stats, r.accesses);
+        chunk_cycles[k] = array_cycles(ar);
+        r.passes.insert(r.passes.end(), ar.passes.begin(), ar.passes.end());
+        run_opts.vcd_path.clear();  // the VCD shows the first chunk
+    }
+
+    // The DRAM image: filters raw, ifmap and ofmap as row streams (RLC when enabled).
+    const core::RlcParams rlc = rlc_params(arch);
+    const bool ifmap_rlc = arch.dram.rlc && opts.ifmap_compressed;
+    const RowStreams in = encode_rows(trace.ifmap.data(), s.N * s.C * s.H, s.W, ifmap_rlc, rlc);
+    std::vector<int16_t> out16(r.ofmap.size());
+    for (size_t i = 0; i < r.ofmap.size(); ++i) {
+        int64_t v = r.ofmap[i] >> trace.frac_bits;  // products carry 2x frac bits
+        if (opts.relu_out) v = std::max<int64_t>(v, 0);
+        v = std::clamp<int64_t>(v, std::numeric_limits<int16_t>::min(),
+                                std::numeric_limits<int16_t>::max());
+        out16[i] = static_cast<int16_t>(v);
+    }
+    RowStreams out = encode_rows(out16.data(), s.N * s.M * s.P, s.Q, arch.dram.rlc, rlc);
+    const uint64_t filter_base = 0;
+    const uint64_t filter_bytes = align_up(static_cast<uint64_t>(s.weight_elems()) * 2);
+    const uint64_t ifmap_base = filter_base + filter_bytes;
+    const uint64_t ofmap_base = ifmap_base + in.total;
+    top.dram.reset(arch.dram, ofmap_base + out.total);
+    top.dram.map_region(filter_base, filter_bytes, Tensor::kFilter);
+    top.dram.map_region(ifmap_base, std::max<uint64_t>(in.total, 1), Tensor::kIfmap);
+    top.dram.map_region(ofmap_base, std::max<uint64_t>(out.total, 1), Tensor::kOfmap);
+    std::memcpy(top.dram.data(filter_base), trace.weight.data(), s.weight_elems() * 2);
+    std::memcpy(top.dram.data(ifmap_base), in.data.data(), in.total);
+
+    // Phase 2: the plan of DRAM traffic per chunk, replayed through the TLM DRAM.
+    const Footprint fp = footprint(s, r.mapping.glb, arch);
+    LayerPlan plan;
+    plan.double_buffered = fp.double_buffered;
+    plan.chunks.resize(chunks.size());
+    std::vector<std::vector<uint8_t>> glb_in;  // what the DMA delivered, per ifmap span
+    struct RowRef {
+        int64_t row;   // index into `in`
+        uint64_t off;  // within the span
+    };
+    std::vector<std::vector<RowRef>> span_rows;
+    std::vector<std::pair<size_t, size_t>> span_of;  // (chunk, span index)
+    std::vector<std::vector<uint8_t>> glb_filters(chunks.size());
+    const int64_t cpg = s.c_per_group(), mpg = s.m_per_group(), rs = s.R * s.S;
+    int64_t psum_carry_words = 0, ofmap_glb_reads = 0;
+    for (size_t k = 0; k < chunks.size(); ++k) {
+        const Chunk& c = chunks[k];
+        ChunkPlan& cp = plan.chunks[k];
+        cp.compute_cycles = chunk_cycles[k];
+        const bool reuse = k > 0 && chunks[k - 1].n0 == c.n0 && chunks[k - 1].g0 == c.g0 &&
+                           chunks[k - 1].p0 == c.p0 && chunks[k - 1].c0 == c.c0 &&
+                           chunks[k - 1].c1 == c.c1;
+        if (!reuse) {
+            auto [h0, h1] = input_rows(s, c);
+            if (c.p0 == 0 && c.p1 == s.P) h0 = 0, h1 = s.H;
+            h0 = std::max<int64_t>(h0, 0);
+            h1 = std::min(h1, s.H);
+            for (int64_t n = c.n0; n < c.n1; ++n)
+                for (int64_t g = c.g0; g < c.g1; ++g)
+                    for (int64_t ch = c.c0; ch < c.c1; ++ch) {
+                        if (h1 <= h0) continue;
+                        const int64_t first = (n * s.C + g * cpg + ch) * s.H + h0;
+                        const int64_t last = first + (h1 - h0) - 1;
+                        const uint64_t begin = in.offset[first];
+                        const uint64_t end = in.offset[last] + in.bytes[last];
+                        glb_in.emplace_back(end - begin);
+                        std::vector<RowRef> rows;
+                        for (int64_t row = first; row <= last; ++row)
+                            rows.push_back({row, in.offset[row] - begin});
+                        span_rows.push_back(std::move(rows));
+                        cp.ifmap_loads.push_back({ifmap_base + begin, end - begin, nullptr});
+                        span_of.emplace_back(k, cp.ifmap_loads.size() - 1);
+                        r.accesses.glb_ifmap_writes += (h1 - h0) * s.W;
+                    }
+        }
+        const uint64_t filter_span = static_cast<uint64_t>(c.c1 - c.c0) * rs * 2;
+        glb_filters[k].resize(filter_span * (c.g1 - c.g0) * (c.m1 - c.m0));
+        size_t fo = 0;
+        for (int64_t g = c.g0; g < c.g1; ++g)
+            for (int64_t m = c.m0; m < c.m1; ++m) {
+                const uint64_t off = ((g * mpg + m) * cpg + c.c0) * rs * 2;
+                cp.filter_loads.push_back(
+                    {filter_base + off, filter_span, glb_filters[k].data() + fo});
+                fo += filter_span;
+            }
+        r.accesses.glb_filter_writes += (c.g1 - c.g0) * (c.m1 - c.m0) * (c.c1 - c.c0) * rs;
+        const int64_t block_psums =
+            (c.n1 - c.n0) * (c.g1 - c.g0) * (c.m1 - c.m0) * (c.p1 - c.p0) * s.Q;
+        // A later channel chunk adds its partial sums to the block's psums in the GLB.
+        if (!c.first_c()) psum_carry_words += block_psums;
+        if (is_last_c(s, c)) {
+            ofmap_glb_reads += block_psums;
+            for (int64_t n = c.n0; n < c.n1; ++n)
+                for (int64_t g = c.g0; g < c.g1; ++g)
+                    for (int64_t m = c.m0; m < c.m1; ++m) {
+                        const int64_t first = (n * s.M + g * mpg + m) * s.P + c.p0;
+                        const int64_t last = first + (c.p1 - c.p0) - 1;
+                        const uint64_t begin = out.offset[first];
+                        const uint64_t end = out.offset[last] + out.bytes[last];
+                        cp.ofmap_stores.push_back(
+                            {ofmap_base + begin, end - begin, out.data.data() + begin});
+                    }
+        }
+    }
+    for (size_t i = 0; i < span_of.size(); ++i)
+        plan.chunks[span_of[i].first].ifmap_loads[span_of[i].second].glb = glb_in[i].data();
+
+    const TransferFidelity tf = opts.fidelity == hw::Fidelity::kCycle
+                                    ? TransferFidelity::kCycle
+                                    : TransferFidelity::kLooselyTimed;
+    const TimingResult t = top.run(arch, plan, tf);
+
+    // What crossed the socket must be the layer's data: decode every delivered row.
+    for (size_t i = 0; i < glb_in.size(); ++i)
+        for (const RowRef& row : span_rows[i])
+            if (!row_matches(glb_in[i].data() + row.off, in.bytes[row.row],
+                             trace.ifmap.data() + row.row * s.W, s.W, ifmap_rlc, rlc))
+                core::model_bug("tlm.dma", "ifmap row " + std::to_string(row.row) +
+                                               " arrived corrupted in the GLB");
+    for (size_t k = 0; k < chunks.size(); ++k)
+        for (const Span& f : plan.chunks[k].filter_loads)
+            if (std::memcmp(f.glb, top.dram.data(f.addr), f.bytes) != 0)
+                core::model_bug("tlm.dma", "filter chunk arrived corrupted in the GLB");
+    if (std::memcmp(top.dram.data(ofmap_base), out.data.data(), out.total) != 0)
+        core::model_bug("tlm.dma", "ofmap in DRAM differs from the GLB's");
+
+    const DramStats& ds = top.dram.stats();
+    r.accesses.dram_ifmap_reads = ds.read_bytes[static_cast<int>(Tensor::kIfmap)] / 2;
+    r.accesses.dram_filter_reads = ds.read_bytes[static_cast<int>(Tensor::kFilter)] / 2;
+    r.accesses.dram_ofmap_writes = ds.write_bytes[static_cast<int>(Tensor::kOfmap)] / 2;
+    // The array writes every chunk's psums to the GLB (counted by hw/); a later channel
+    // chunk first brings the block's earlier psums back in, and the final ofmap is read out
+    // of the GLB on its way to DRAM.
+    r.accesses.glb_psum_reads += psum_carry_words + ofmap_glb_reads;
+    r.accesses.noc_psum_words += psum_carry_words;
+
+    r.cycles_processing = t.processing_cycles;
+    r.cycles_total = t.total_cycles;
+    r.compute_stall_cycles = t.compute_stall_cycles;
+    r.energy = energy_of(r.accesses, arch.energy);
+    const double slots = static_cast<double>(arch.array.rows * arch.array.cols) *
+                         std::max<int64_t>(r.cycles_processing, 1);
+    r.utilization = (r.accesses.mac_mac_performed + r.accesses.mac_mac_gated) / slots;
+    r.host_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
+    return r;
+}
+
+nlohmann::json LayerResult::to_json() const {
+    nlohmann::json j;
+    j["layer"] = layer;
+    j["shape"] = shape.to_spec();
+    j["mapping"] = tlm::to_json(mapping);
+    j["mappings_considered"] = mappings_considered;
+    j["density"] = density;
+    j["cycles"] = {{"processing", cycles_processing},
+                   {"total", cycles_total},
+                   {"compute_stall", compute_stall_cycles}};
+    j["macs"] = {{"dense", dense_macs},
+                 {"performed", accesses.mac_mac_performed},
+                 {"gated", accesses.mac_mac_gated},
+                 {"skipped", accesses.mac_mac_skipped}};
+    j["energy_pj"] = energy.to_json();
+    j["accesses"] = accesses.to_json();
+    j["utilization"] = utilization;
+    j["passes"] = static_cast<int64_t>(passes.size());
+    j["host_seconds"] = host_seconds;
+    return j;
+}
+
+}  // namespace actsparse::tlm

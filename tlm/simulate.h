@@ -1,0 +1,55 @@
+#pragma once
+/// @file The simulate API: one layer trace from DRAM to DRAM through the whole accelerator.
+/// Phase 1 runs every GLB chunk on the PE array (hw/, per-cycle or fast fidelity) and
+/// computes the exact output; phase 2 replays the layer's DRAM traffic through the TLM-2.0
+/// DRAM with the chunks' measured compute times, so compute/transfer overlap is simulated.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/arch.h"
+#include "core/trace.h"
+#include "hw/array.h"
+#include "tlm/energy.h"
+#include "tlm/mapper.h"
+
+namespace actsparse::tlm {
+
+struct SimOptions {
+    core::ArchConfig arch;  ///< zero mode included
+    hw::Fidelity fidelity = hw::Fidelity::kFast;
+    std::optional<LayerMapping> mapping;  ///< nullopt: the mapper picks one
+    Objective objective = Objective::kEnergy;
+    /// The ifmap sits RLC-compressed in DRAM (false for a network's first layer, whose
+    /// input is the image). Only applies when the arch enables RLC.
+    bool ifmap_compressed = true;
+    bool relu_out = true;  ///< apply ReLU before writing the ofmap back (Eyeriss does)
+    std::string vcd_path;  ///< PE activity of the array, if set
+};
+
+struct LayerResult {
+    std::string layer;
+    core::LayerShape shape;
+    LayerMapping mapping;
+    int64_t mappings_considered = 0;
+    double density = 0;  ///< measured on the ifmap
+    int64_t cycles_processing = 0;
+    int64_t cycles_total = 0;
+    int64_t compute_stall_cycles = 0;
+    int64_t dense_macs = 0;
+    Accesses accesses;
+    Energy energy;
+    double utilization = 0;  ///< performed+gated MAC slots / (PEs * processing cycles)
+    double host_seconds = 0;
+    std::vector<int64_t> ofmap;  ///< exact accumulators [N, M, P, Q]
+    std::vector<hw::PassRecord> passes;
+    nlohmann::json to_json() const;  ///< the report row (no ofmap)
+};
+
+/// Simulates one layer. Throws core::InputError for traces the arch cannot run (and for a
+/// given mapping that is invalid, with the reason).
+LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts);
+
+}  // namespace actsparse::tlm
