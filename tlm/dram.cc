@@ -60,7 +60,7 @@ void DramTarget::b_transport(::tlm::tlm_generic_payload& trans, sc_core::sc_time
     const sc_core::sc_time arrive = sc_core::sc_time_stamp() + delay;
     sc_core::sc_time start = busy_until_;
     int64_t busy = beats;
-    if (arrive >= busy_until_) {
+    if (arrive > busy_until_) {  // idle bus: a new access pays the latency
         start = arrive + params_.latency_cycles * period_;
         busy += params_.latency_cycles;
     }

@@ -241,7 +241,7 @@ MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, 
     }
     best.considered = considered;
     if (!found)
-        throw core::InputError("arch", "no mapping of layer " + s.to_spec() +
+        throw core::InputError("--arch", "no mapping of layer " + s.to_spec() +
                                            " fits the scratchpads and the global buffer");
     return best;
 }
