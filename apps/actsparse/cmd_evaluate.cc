@@ -1,11 +1,80 @@
-// `actsparse evaluate`: not built yet (its issue is open); it refuses to run rather than pretend.
+// `actsparse evaluate`: trained runs' real traces through the cycle-level model; the
+// paper's Table I and Fig. 6 (docs/cli.md).
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+
 #include "apps/actsparse/commands.h"
+#include "core/arch.h"
 #include "core/error.h"
+#include "traces/evaluate.h"
+#ifdef ACTSPARSE_WITH_TORCH
+#include "trainer/train.h"
+#endif
 
 namespace actsparse::app {
+
 void add_evaluate_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("evaluate", "(not implemented yet)");
-    cmd->allow_extras();
-    cmd->callback([]() { throw core::InputError("actsparse evaluate", "not implemented yet"); });
+    struct Opts {
+        std::vector<std::string> runs;
+        std::string arch = "eyeriss-v1";
+        std::string zero_mode = "both";
+        int64_t images = 8;
+        std::vector<std::string> calibrations;
+        std::string out;
+        bool reexport = false;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* cmd = app.add_subcommand(
+        "evaluate", "Simulate trained runs' real traces; Table I and per-layer figures");
+    cmd->add_option("--runs", o->runs, "Run folders (baseline and methods)")->required();
+    cmd->add_option("--arch", o->arch, "eyeriss-v1 or an architecture YAML")->capture_default_str();
+    cmd->add_option("--zero-mode", o->zero_mode, "gate | skip | both")->capture_default_str();
+    cmd->add_option("--images", o->images, "Test images per trace (export)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--calibration", o->calibrations, "calib.json files for the predictions");
+    cmd->add_option("--out", o->out, "Output folder")->required();
+    cmd->add_flag("--reexport", o->reexport, "Export traces again even if present");
+    cmd->callback([o]() {
+        traces::EvaluateOptions eo;
+        eo.runs = o->runs;
+        eo.arch = core::load_arch(o->arch);
+        if (o->zero_mode == "both")
+            eo.zero_modes = {core::ZeroMode::kGate, core::ZeroMode::kSkip};
+        else
+            eo.zero_modes = {core::parse_zero_mode(o->zero_mode, "--zero-mode")};
+        eo.calibrations = o->calibrations;
+        eo.out = o->out;
+        eo.command = "actsparse evaluate";
+        for (const auto& r : o->runs) eo.command += " --runs " + r;
+        eo.command += " --arch " + o->arch + " --zero-mode " + o->zero_mode + " --images " +
+                      std::to_string(o->images);
+        for (const auto& c : o->calibrations) eo.command += " --calibration " + c;
+        eo.command += " --out " + o->out;
+        for (const auto& run : o->runs) {
+            const std::string manifest = run + "/traces/manifest.json";
+            bool have = std::filesystem::exists(manifest) && !o->reexport;
+            if (have) {
+                // Traces of another image count are stale for this evaluation.
+                const auto j = nlohmann::json::parse(core::read_file(manifest), nullptr, false);
+                have = j.is_object() && j.value("images", int64_t{-1}) == o->images;
+            }
+            if (have) continue;
+#ifdef ACTSPARSE_WITH_TORCH
+            trainer::ExportOptions ex;
+            ex.run = run;
+            ex.out = run + "/traces";
+            ex.images = o->images;
+            trainer::export_traces(ex);
+#else
+            throw core::InputError(manifest,
+                                   "missing, and this build cannot export traces (no LibTorch)");
+#endif
+        }
+        traces::evaluate(eo);
+        std::printf("results: %s/results.md %s/results.json\n", o->out.c_str(), o->out.c_str());
+    });
 }
+
 }  // namespace actsparse::app

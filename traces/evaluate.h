@@ -1,0 +1,54 @@
+#pragma once
+/// @file Closing the loop: trained runs' real per-layer traces through the cycle-level model,
+/// compared with each other (the paper's Table I and Fig. 6) and with the calibrated model's
+/// prediction. Inputs are run folders (config.json, summary.json) whose traces were exported
+/// (`actsparse trace export`, <run>/traces/manifest.json).
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/arch.h"
+
+namespace actsparse::traces {
+
+struct EvaluateOptions {
+    std::vector<std::string> runs;  ///< run folders, each with traces/manifest.json
+    core::ArchConfig arch;
+    std::vector<core::ZeroMode> zero_modes = {core::ZeroMode::kGate, core::ZeroMode::kSkip};
+    /// calib.json files; each applies to its network and zero mode (none: no prediction).
+    std::vector<std::string> calibrations;
+    std::string out;      ///< output folder: results.json, results.md, figures/
+    std::string command;  ///< the command line, recorded in results.md
+    bool progress = true;
+};
+
+/// One simulated layer of one run in one zero mode.
+struct LayerEval {
+    std::string name;
+    bool input_sparse = false;
+    double density = 0;  ///< of the exported trace's ifmap
+    double energy_pj = 0;
+    int64_t cycles = 0;               ///< processing cycles
+    double predicted_energy_pj = -1;  ///< < 0: no calibration for this network/mode
+    double predicted_cycles = -1;
+};
+
+struct RunEval {
+    std::string run, network, method;
+    double accuracy = 0;      ///< top-1 on the test set (summary.json)
+    double mean_density = 0;  ///< over sparse-input layers, exported traces
+    int64_t images = 0;
+    std::string zero_mode;
+    std::vector<LayerEval> layers;
+    double energy_pj() const;
+    int64_t cycles() const;
+    double predicted_energy_pj() const;  ///< < 0 when any layer lacks a prediction
+    double predicted_cycles() const;
+};
+
+/// Simulates every run in every zero mode and writes results.json, results.md and the
+/// figures into options.out (atomically per file). Returns results.json's content.
+nlohmann::json evaluate(const EvaluateOptions& options);
+
+}  // namespace actsparse::traces
