@@ -1,11 +1,254 @@
-// `actsparse calibrate`: not built yet (its issue is open); it refuses to run rather than pretend.
+// `actsparse calibrate`: fits the per-layer energy/cycle model of a network to the simulator
+// over a density sweep, validates it, and writes calib.json plus a report (docs/calibration.md).
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+
 #include "apps/actsparse/commands.h"
+#include "calibration/engine/cache.h"
+#include "calibration/engine/calibrate.h"
+#include "calibration/engine/progress.h"
+#include "calibration/engine/report.h"
+#include "calibration/tlm_simulator.h"
+#include "core/arch.h"
 #include "core/error.h"
+#include "core/network.h"
 
 namespace actsparse::app {
-void add_calibrate_command(CLI::App& app) {
-    auto* cmd = app.add_subcommand("calibrate", "(not implemented yet)");
-    cmd->allow_extras();
-    cmd->callback([]() { throw core::InputError("actsparse calibrate", "not implemented yet"); });
+namespace {
+
+struct CalibrateOpts {
+    std::string net;
+    std::string arch = "eyeriss-v1";
+    std::string zero_mode;
+    std::string densities;
+    int seeds = calibration::SweepConfig().seeds;
+    std::string patterns;
+    std::string validate_densities;
+    std::string validate_patterns;
+    int64_t validate_seed = static_cast<int64_t>(calibration::SweepConfig().validate_seed);
+    std::string validate_traces;
+    int64_t batch = 1;
+    double width = 1.0;
+    int jobs = 0;
+    std::string fidelity = "fast";
+    std::string objective = "energy";
+    std::string cache;
+    std::string out = "calib.json";
+    std::string report;
+    std::string form = "auto";
+    std::string figure_format = "png";
+    std::string gnuplot = "gnuplot";
+    bool quiet = false;
+};
+
+std::vector<std::string> split(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty()) out.push_back(item);
+    return out;
 }
+
+std::vector<double> parse_densities(const std::string& text, const std::string& flag) {
+    std::vector<double> out;
+    for (const auto& item : split(text)) {
+        size_t used = 0;
+        double d = 0;
+        try {
+            d = std::stod(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != item.size()) throw core::InputError(flag, "'" + item + "' is not a number");
+        out.push_back(d);
+    }
+    return out;
+}
+
+std::vector<core::ZeroPattern> parse_patterns(const std::string& text, const std::string& flag) {
+    std::vector<core::ZeroPattern> out;
+    for (const auto& item : split(text)) out.push_back(core::parse_zero_pattern(item, flag));
+    return out;
+}
+
+// "calib.json" -> "calib-report".
+std::string default_report_dir(const std::string& out) {
+    std::filesystem::path p(out);
+    if (p.extension() == ".json") p.replace_extension();
+    return p.string() + "-report";
+}
+
+void check_parent_exists(const std::string& path, const std::string& flag) {
+    const auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty() && !std::filesystem::is_directory(parent))
+        throw core::InputError(flag, "folder " + parent.string() + " does not exist");
+}
+
+void run(const CalibrateOpts& o) {
+    using namespace calibration;
+    calibration::TlmSimulatorOptions so;
+    so.arch = core::load_arch(o.arch);
+    if (!o.zero_mode.empty()) so.arch.zero_mode = core::parse_zero_mode(o.zero_mode, "--zero-mode");
+    if (so.arch.zero_mode == core::ZeroMode::kNone)
+        throw core::InputError("--zero-mode",
+                               "calibrates skip or gate (with none, density changes nothing)");
+    so.fidelity = hw::parse_fidelity(o.fidelity, "--fidelity");
+    so.objective = tlm::parse_objective(o.objective, "--objective");
+    if (o.jobs < 0) throw core::InputError("--jobs", "must be >= 0 (0: one per core)");
+
+    if (!(o.width > 0) || !std::isfinite(o.width))
+        throw core::InputError("--width", "must be a finite number > 0");
+    core::NetOptions net_opts;
+    net_opts.width_mult = o.width;
+    const core::Network net = core::builtin_network(o.net, net_opts);
+    CalibrationInput in;
+    in.network = net.name;
+    in.layers = net.conv_layers(o.batch);
+    in.first_input = net.input().name;
+    in.batch = o.batch;
+    in.width_mult = o.width;
+    if (!o.densities.empty()) in.sweep.densities = parse_densities(o.densities, "--densities");
+    in.sweep.seeds = o.seeds;
+    if (!o.patterns.empty()) in.sweep.patterns = parse_patterns(o.patterns, "--patterns");
+    if (!o.validate_densities.empty())
+        in.sweep.validate_densities =
+            o.validate_densities == "none"
+                ? std::vector<double>{}
+                : parse_densities(o.validate_densities, "--validate-densities");
+    if (!o.validate_patterns.empty())
+        in.sweep.validate_patterns = parse_patterns(o.validate_patterns, "--validate-patterns");
+    if (o.validate_seed < 1) throw core::InputError("--validate-seed", "must be >= 1");
+    in.sweep.validate_seed = static_cast<uint64_t>(o.validate_seed);
+    check_sweep(in.sweep);
+    if (!o.validate_traces.empty())
+        in.traces = read_trace_manifest(o.validate_traces, in.network, in.layers);
+    in.zero_mode = core::to_string(so.arch.zero_mode);
+    in.arch = core::arch_to_json(so.arch);
+    in.arch_hash = core::arch_hash(so.arch);
+    in.fidelity = hw::to_string(so.fidelity);
+    in.objective = tlm::to_string(so.objective);
+    in.form = parse_form(o.form, "--form");
+
+    const std::string report_dir = o.report == "none" ? ""
+                                   : o.report.empty() ? default_report_dir(o.out)
+                                                      : o.report;
+    check_parent_exists(o.out, "--out");
+    if (!report_dir.empty()) check_parent_exists(report_dir, "--report");
+    if (o.figure_format != "png" && o.figure_format != "svg")
+        throw core::InputError("--figure-format",
+                               "expected png or svg, got \"" + o.figure_format + "\"");
+
+    RunOptions ro;
+    ro.jobs = o.jobs;
+    ro.cache_dir = o.cache == "none" ? "" : o.cache.empty() ? default_cache_dir() : o.cache;
+    ro.context = tlm_context(so);
+    ro.progress = o.quiet ? nullptr : stderr;
+    ro.label = net.name + " " + in.zero_mode;
+    if (!o.quiet)
+        std::fprintf(stderr,
+                     "calibrating %s (%zu conv layers, zero mode %s, %zu points), cache %s\n",
+                     net.name.c_str(), in.layers.size(), in.zero_mode.c_str(),
+                     sweep_points(in).size(), ro.cache_dir.empty() ? "off" : ro.cache_dir.c_str());
+
+    const CalibrationResult c = calibrate(in, tlm_simulator(so), ro);
+    core::write_file_atomic(o.out, to_json(c).dump(1) + "\n");
+    ReportOutcome figs;
+    if (!report_dir.empty()) {
+        ReportOptions rep;
+        rep.gnuplot = o.gnuplot;
+        rep.format = o.figure_format;
+        rep.calib_json = o.out;
+        figs = write_report(c, report_dir, rep);
+        if (!figs.figures)
+            std::fprintf(stderr, "actsparse: warning: report without figures: %s\n",
+                         figs.message.c_str());
+    }
+    if (o.quiet) return;
+
+    std::printf(
+        "%s, zero mode %s: %zu conv layers, %zu points (%zu cached, %zu simulated, %d "
+        "workers) in %s\n",
+        net.name.c_str(), in.zero_mode.c_str(), c.layers.size(), c.run.points, c.run.cached,
+        c.run.simulated, c.run.workers, format_duration(c.run.wall_seconds).c_str());
+    std::printf(
+        "global: e1 %.6g e0 %.6g pJ/MAC, c1 %.6g c0 %.6g cycles/MAC; form %s "
+        "(validation MAE free %.3f %%, factorised %.3f %%)\n",
+        c.e1, c.e0, c.c1, c.c0, c.form.c_str(), c.form_score_free, c.form_score_factorised);
+    std::printf("%-10s %-10s %-7s %14s %14s %14s %12s %s\n", "set", "form", "qty", "layer MAE mean",
+                "layer MAE max", "sparse-in max", "network MAE", "target");
+    for (const auto& [set, forms] : c.validation["sets"].items())
+        for (const char* form : {"free", "factorised"})
+            for (const char* q : {"energy", "cycles"}) {
+                const auto& v = forms[form][q];
+                std::printf("%-10s %-10s %-7s %13.3f%% %13.3f%% %13.3f%% %11.3f%% %s\n",
+                            set.c_str(), form, q, v["layer_mae_pct_mean"].get<double>(),
+                            v["layer_mae_pct_max"].get<double>(),
+                            v["sparse_input_layers"]["layer_mae_pct_max"].get<double>(),
+                            v["network_mae_pct"].get<double>(),
+                            v["meets_target"].get<bool>() ? "met" : "NOT met");
+            }
+    size_t changes = 0;
+    for (const auto& l : c.layers) changes += l.mapping_changes;
+    std::printf("mapping changes within the sweep: %zu of %zu layers\n", changes, c.layers.size());
+    std::printf("wrote %s%s%s\n", o.out.c_str(), report_dir.empty() ? "" : " and ",
+                report_dir.empty() ? "" : (report_dir + "/report.md").c_str());
+}
+
+}  // namespace
+
+void add_calibrate_command(CLI::App& app) {
+    auto o = std::make_shared<CalibrateOpts>();
+    auto* cmd = app.add_subcommand(
+        "calibrate", "Fit the per-layer energy/cycle model of a network to the simulator");
+    cmd->add_option("--net", o->net, "Built-in network (see `actsparse layers`)")->required();
+    cmd->add_option("--arch", o->arch, "eyeriss-v1 or an architecture YAML file")
+        ->capture_default_str();
+    cmd->add_option("--zero-mode", o->zero_mode, "skip | gate (default: the arch's)");
+    cmd->add_option("--densities", o->densities,
+                    "Fit densities, comma-separated (default 0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.8,1)");
+    cmd->add_option("--seeds", o->seeds, "Fit seeds 1..N per density and pattern")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    cmd->add_option("--patterns", o->patterns,
+                    "Fit zero patterns: uniform,channel,block (default all three)");
+    cmd->add_option("--validate-densities", o->validate_densities,
+                    "Held-out densities, not among the fit ones (default 0.15,0.45,0.7,0.9; "
+                    "none: no synthetic validation)");
+    cmd->add_option("--validate-patterns", o->validate_patterns,
+                    "Zero patterns of the validation points (default uniform,channel,block)");
+    cmd->add_option("--validate-seed", o->validate_seed, "Seed of the validation points")
+        ->capture_default_str();
+    cmd->add_option("--validate-traces", o->validate_traces,
+                    "Folder with manifest.json {network, layers: [{name, file}]} of traces");
+    cmd->add_option("--batch", o->batch, "Batch size N of the simulated layers")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--width", o->width, "Channel width multiplier of the network")
+        ->capture_default_str();
+    cmd->add_option("--jobs", o->jobs, "Worker processes (0: one per core)")
+        ->check(CLI::Range(0, 4096))
+        ->capture_default_str();
+    cmd->add_option("--fidelity", o->fidelity, "fast | cycle")->capture_default_str();
+    cmd->add_option("--objective", o->objective, "Mapper objective: energy | cycles | edp")
+        ->capture_default_str();
+    cmd->add_option("--cache", o->cache,
+                    "Point cache folder, or none (default $XDG_CACHE_HOME or "
+                    "~/.cache/actsparse/calibration)");
+    cmd->add_option("--out", o->out, "calib.json to write (atomically)")->capture_default_str();
+    cmd->add_option("--report", o->report,
+                    "Report folder, or none (default: the --out name with -report)");
+    cmd->add_option("--form", o->form,
+                    "Where e_l/c_l come from: auto (smaller validation error) | free | "
+                    "factorised")
+        ->capture_default_str();
+    cmd->add_option("--figure-format", o->figure_format, "png | svg")->capture_default_str();
+    cmd->add_option("--gnuplot", o->gnuplot, "gnuplot executable")->capture_default_str();
+    cmd->add_flag("--quiet", o->quiet, "No progress bar and no summary");
+    cmd->callback([o]() { run(*o); });
+}
+
 }  // namespace actsparse::app

@@ -1,0 +1,51 @@
+// The contract with the trainer: the calib.json this folder writes is read by the trainer's
+// own parser (trainer/calibration.cc, plain C++, compiled into this test) with the same
+// per-layer numbers and predictions.
+#include <gtest/gtest.h>
+
+#include "calibration/engine/calibrate.h"
+#include "fake_sim.h"
+#include "trainer/calibration.h"
+
+namespace actsparse::calibration {
+namespace {
+
+TEST(TrainerContract, TrainerReadsTheDocument) {
+    RunOptions o;
+    o.jobs = 2;
+    o.context = testing::fake_context();
+    auto model = testing::small_model();
+    model.ratio_offset = {0.0, 0.2, 0.0, -0.1};  // only free lines are exact
+    const CalibrationInput in = testing::small_input();
+    const CalibrationResult c = calibrate(in, model, o);
+    ASSERT_EQ(c.form, "free");
+    const trainer::Calibration t = trainer::parse_calibration(to_json(c).dump(), "calib.json");
+    EXPECT_EQ(t.network, "fake-net");
+    EXPECT_EQ(t.zero_mode, "skip");
+    EXPECT_EQ(t.form, "free");
+    EXPECT_EQ(t.global.e1, c.e1);
+    EXPECT_EQ(t.global.c0, c.c0);
+    ASSERT_EQ(t.layers.size(), c.layers.size());
+    std::vector<double> density;
+    double energy = 0, cycles = 0;
+    for (size_t l = 0; l < c.layers.size(); ++l) {
+        EXPECT_EQ(t.layers[l].name, c.layers[l].name);
+        EXPECT_EQ(t.layers[l].conv, c.layers[l].conv);
+        EXPECT_EQ(t.layers[l].map_e, c.layers[l].map_e);
+        EXPECT_EQ(t.layers[l].e_l, c.layers[l].e_l);
+        EXPECT_EQ(t.layers[l].c0_l, c.layers[l].c0_l);
+        PointSpec p;
+        p.layer = static_cast<int>(l);
+        p.shape = in.layers[l].shape;
+        p.density = 0.15 + 0.2 * l;
+        density.push_back(p.density);
+        energy += model(p).energy_pj;
+        cycles += model(p).cycles;
+    }
+    // The free lines are exact on this data, so the trainer's totals are the simulator's.
+    EXPECT_NEAR(t.predicted_energy_pj(density), energy, 1e-9 * energy);
+    EXPECT_NEAR(t.predicted_cycles(density), cycles, 1e-9 * cycles);
+}
+
+}  // namespace
+}  // namespace actsparse::calibration
