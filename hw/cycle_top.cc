@@ -1,0 +1,149 @@
+#include "hw/cycle_top.h"
+
+#include <memory>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "core/error.h"
+
+namespace actsparse::hw {
+namespace {
+
+class CycleTop;
+
+/// Ticks PEs index, index + stride, ... of the current engine every cycle.
+class PeSlot : public sc_core::sc_module {
+  public:
+    SC_HAS_PROCESS(PeSlot);
+    PeSlot(const sc_core::sc_module_name& name, CycleTop& top, int64_t index, int64_t stride);
+
+  private:
+    void tick();
+    CycleTop& top_;
+    int64_t index_, stride_;
+};
+
+class CycleTop : public sc_core::sc_module {
+  public:
+    SC_HAS_PROCESS(CycleTop);
+    CycleTop(const sc_core::sc_module_name& name, int64_t slots) : sc_module(name) {
+        for (int64_t i = 0; i < slots; ++i)
+            slots_.push_back(std::make_unique<PeSlot>(("pe_slot_" + std::to_string(i)).c_str(),
+                                                      *this, i, slots));
+        SC_METHOD(noc_tick);
+        sensitive << clock;
+        dont_initialize();
+        SC_METHOD(control_tick);
+        sensitive << clock;
+        dont_initialize();
+    }
+
+    /// Pass cycle of the current evaluation. Every method of a cycle sees the same kernel
+    /// time, so the first one to ask computes it for all (one division per cycle).
+    int64_t pass_cycle() {
+        const sc_dt::uint64 now = sc_core::sc_time_stamp().value();
+        if (now != cached_time_) {
+            cached_time_ = now;
+            cached_cycle_ = static_cast<int64_t>((now - base_) / period_value_);
+        }
+        return cached_cycle_;
+    }
+
+    int64_t run(ArrayEngine& engine, VcdWriter* vcd, int64_t vcd_offset) {
+        engine_ = &engine;
+        vcd_ = vcd;
+        vcd_offset_ = vcd_offset;
+        base_ = sc_core::sc_time_stamp().value();
+        cached_time_ = base_;
+        cached_cycle_ = 0;
+        running_ = true;
+        clock.notify(sc_core::SC_ZERO_TIME);
+        pass_start.notify(sc_core::SC_ZERO_TIME);
+        sc_core::sc_start();
+        if (running_)
+            core::model_bug("hw::CycleTop", "simulation stopped before the pass finished at " +
+                                                sc_core::sc_time_stamp().to_string());
+        engine_ = nullptr;
+        vcd_ = nullptr;
+        return engine.pass_cycles();
+    }
+
+    sc_core::sc_event clock;  ///< one notification per array cycle while a pass runs
+    /// Notified with the first cycle of a pass: wakes slots whose PEs had nothing to do.
+    sc_core::sc_event pass_start;
+    ArrayEngine* engine_ = nullptr;
+    VcdWriter* vcd_ = nullptr;
+    int64_t vcd_offset_ = 0;
+    bool running_ = false;
+
+  private:
+    void noc_tick() {
+        if (running_) engine_->tick_noc(pass_cycle());
+    }
+    void control_tick() {
+        if (!running_) return;
+        const int64_t t = pass_cycle();
+        if (engine_->pass_done()) {
+            running_ = false;
+            sc_core::sc_pause();
+            return;
+        }
+        // A cycle without any activity freezes the state for good (FIFO words and slots
+        // become visible one cycle after they move), so two idle cycles mean a deadlock.
+        if (t - engine_->last_activity() > 2)
+            core::model_bug("hw::CycleTop", "deadlock at " + sc_core::sc_time_stamp().to_string() +
+                                                ": " + engine_->describe(t));
+        clock.notify(period_);
+    }
+
+    const sc_core::sc_time period_{1, sc_core::SC_NS};  ///< one array cycle
+    const sc_dt::uint64 period_value_ = period_.value();
+    sc_dt::uint64 base_ = 0;  ///< kernel time value at the start of the pass
+    sc_dt::uint64 cached_time_ = 0;
+    int64_t cached_cycle_ = 0;
+    std::vector<std::unique_ptr<PeSlot>> slots_;
+};
+
+PeSlot::PeSlot(const sc_core::sc_module_name& name, CycleTop& top, int64_t index, int64_t stride)
+    : sc_module(name), top_(top), index_(index), stride_(stride) {
+    SC_METHOD(tick);
+    sensitive << top.clock;
+    dont_initialize();
+}
+
+void PeSlot::tick() {
+    if (!top_.running_) return;
+    ArrayEngine& e = *top_.engine_;
+    const int64_t t = top_.pass_cycle();
+    const int64_t n = e.num_pes();
+    bool work_left = false;
+    for (int64_t i = index_; i < n; i += stride_) {
+        const PeActivity a = e.tick_pe(i, t);
+        if (top_.vcd_ != nullptr && e.pe_active(i))
+            top_.vcd_->record(i, top_.vcd_offset_ + t, a, e.pe(i).skipped_in_last_tick());
+        work_left = work_left || (e.pe_active(i) && !e.pe(i).done());
+    }
+    // Clock gating: a slot whose PEs are idle or done for this pass sleeps until the next
+    // one (their ticks would change nothing).
+    if (!work_left) next_trigger(top_.pass_start);
+}
+
+CycleTop* g_top = nullptr;
+
+CycleTop& top_for(int64_t pes) {
+    if (g_top == nullptr) g_top = new CycleTop("actsparse_pe_array", pes);
+    return *g_top;
+}
+
+}  // namespace
+
+void elaborate_cycle_top(const core::ArchConfig& arch) {
+    top_for(arch.array.rows * arch.array.cols);
+}
+
+int64_t run_pass_cycle(ArrayEngine& engine, VcdWriter* vcd, int64_t vcd_offset) {
+    return top_for(engine.num_pes()).run(engine, vcd, vcd_offset);
+}
+
+}  // namespace actsparse::hw

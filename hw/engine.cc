@@ -1,0 +1,541 @@
+#include "hw/engine.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <tuple>
+
+#include "core/error.h"
+
+namespace actsparse::hw {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+namespace {
+bool later(const std::pair<int64_t, int64_t>& a, const std::pair<int64_t, int64_t>& b) {
+    return a.first > b.first;
+}
+}  // namespace
+
+void WakeCalendar::clear(int64_t now) {
+    for (auto& s : slots_) s.clear();
+    far_.clear();
+    now_ = now;
+    near_count_ = 0;
+}
+
+void WakeCalendar::push(int64_t at, int64_t id) {
+    if (at - now_ < kSlots) {
+        slots_[static_cast<size_t>(at & (kSlots - 1))].push_back(id);
+        ++near_count_;
+    } else {
+        far_.emplace_back(at, id);
+        std::push_heap(far_.begin(), far_.end(), later);
+    }
+}
+
+void WakeCalendar::pop_due(int64_t t, std::vector<int64_t>& out) {
+    now_ = t;
+    // Far wakes that came within the calendar's reach move into their buckets.
+    while (!far_.empty() && far_.front().first - now_ < kSlots) {
+        slots_[static_cast<size_t>(far_.front().first & (kSlots - 1))].push_back(
+            far_.front().second);
+        ++near_count_;
+        std::pop_heap(far_.begin(), far_.end(), later);
+        far_.pop_back();
+    }
+    auto& slot = slots_[static_cast<size_t>(t & (kSlots - 1))];
+    near_count_ -= static_cast<int64_t>(slot.size());
+    out.insert(out.end(), slot.begin(), slot.end());
+    slot.clear();
+}
+
+int64_t WakeCalendar::next_after_now() const {
+    if (near_count_ > 0) {
+        for (int64_t c = now_ + 1; c < now_ + kSlots; ++c)
+            if (!slots_[static_cast<size_t>(c & (kSlots - 1))].empty()) return c;
+    }
+    return far_.empty() ? -1 : far_.front().first;
+}
+
+ArrayEngine::ArrayEngine(const core::LayerShape& shape, const Mapping& mapping,
+                         const core::ArchConfig& arch, const int16_t* ifmap, const int16_t* weight,
+                         int64_t* ofmap, bool fast)
+    : shape_(shape),
+      mapping_(mapping),
+      arch_(arch),
+      ifmap_(ifmap),
+      weight_(weight),
+      ofmap_(ofmap),
+      fast_(fast) {
+    const int64_t n = arch.array.rows * arch.array.cols;
+    pes_.reserve(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+        pes_.push_back(std::make_unique<Pe>(arch.pe, arch.zero_mode, fast));
+    active_flag_.assign(static_cast<size_t>(n), 0);
+    pe_done_flag_.assign(static_cast<size_t>(n), 0);
+    due_at_.assign(static_cast<size_t>(n), -1);
+    wake_at_.assign(static_cast<size_t>(n), std::numeric_limits<int64_t>::max());
+    stall_at_.assign(static_cast<size_t>(n), -1);
+    psum_producer_.assign(static_cast<size_t>(n), -1);
+}
+
+void ArrayEngine::begin_pass(const PassTile& tile) {
+    tile_ = tile;
+    const core::LayerShape& s = shape_;
+    const int64_t cols = arch_.array.cols;
+    const int64_t npes = num_pes();
+    const int64_t q = mapping_.q;
+    const int64_t cg = s.c_per_group();
+    const int64_t r_eff = ceil_div(tile.chan_count, q);
+    const int64_t fr = tile.frow_count;
+    const SetGeometry geo = set_geometry(fr, tile.orow_count, r_eff, arch_.array);
+    if (geo.set_rows > arch_.array.rows || geo.stacks < tile.tile_count)
+        core::model_bug("hw::ArrayEngine", "pass " + std::to_string(tile.index) +
+                                               " does not fit the array (mapping unchecked?)");
+
+    active_.clear();
+    std::fill(active_flag_.begin(), active_flag_.end(), 0);
+    std::fill(pe_done_flag_.begin(), pe_done_flag_.end(), 0);
+    std::fill(psum_producer_.begin(), psum_producer_.end(), -1);
+    pes_done_ = 0;
+    pe_last_active_ = -1;
+    noc_ = ArrayStats{};
+    noc_last_active_ = -1;
+    for (auto& pe : pes_) pe->restart();
+
+    std::vector<int64_t> f_row(npes, -1), f_col(npes, -1), i_row(npes, -1), i_col(npes, -1),
+        p_row(npes, -1), p_col(npes, -1);
+    std::vector<RegFifo<int16_t>*> f_fifo(npes, nullptr), i_fifo(npes, nullptr);
+    std::vector<RegFifo<int64_t>*> p_fifo(npes, nullptr);
+
+    ifmap_groups_.clear();
+    filter_groups_.clear();
+    psum_groups_.clear();
+    ifmap_data_.clear();
+    filter_data_.clear();
+    chains_.clear();
+    std::map<std::tuple<int64_t, int64_t, int64_t>, size_t> ifmap_group_of;
+
+    // PE (stack ti, set ri, filter row k, ofmap row j) -> physical position.
+    auto pe_at = [&](int64_t ti, int64_t ri, int64_t k, int64_t j) {
+        const int64_t h = ti % geo.sets_h, v = ti / geo.sets_h;
+        const int64_t vs = v * r_eff + ri;
+        const int64_t seg = j / geo.set_cols, col = j % geo.set_cols;
+        const int64_t y = vs * geo.set_rows + seg * fr + k;
+        const int64_t x = h * geo.set_cols + col;
+        return y * cols + x;
+    };
+
+    for (int64_t ti = 0; ti < tile.tile_count; ++ti) {
+        const FilterTile ft = filter_tile(s, mapping_, tile.tile_first + ti);
+        const int64_t hslot = ti % geo.sets_h, v = ti / geo.sets_h;
+        for (int64_t j = 0; j < tile.orow_count; ++j) {
+            Chain c;
+            c.bottom = pe_at(ti, 0, 0, j);
+            c.top = pe_at(ti, r_eff - 1, fr - 1, j);
+            c.filter_first = ft.first;
+            c.filter_count = ft.count;
+            c.orow = tile.orow_first + j;
+            chains_.push_back(c);
+        }
+        for (int64_t ri = 0; ri < r_eff; ++ri) {
+            const int64_t q_eff = std::min(q, tile.chan_count - ri * q);
+            const int64_t chan_abs = ft.group * cg + tile.chan_first + ri * q;
+            const int64_t vs = v * r_eff + ri;
+            for (int64_t k = 0; k < fr; ++k) {
+                GroupInfo fg;
+                fg.tag = {vs * fr + k, hslot};
+                FilterGroupData fd;
+                fd.filter_first = ft.first;
+                fd.p = ft.count;
+                fd.chan_first = chan_abs;
+                fd.q = q_eff;
+                fd.frow = tile.frow_first + k;
+                for (int64_t j = 0; j < tile.orow_count; ++j) {
+                    const int64_t idx = pe_at(ti, ri, k, j);
+                    if (active_flag_[idx]) core::model_bug("hw::ArrayEngine", "two PEs overlap");
+                    active_flag_[idx] = 1;
+                    active_.push_back(idx);
+                    Pe& pe = *pes_[idx];
+                    const int64_t in_row =
+                        (tile.orow_first + j) * s.Hstride - s.Hpad + tile.frow_first + k;
+                    PeConfig cfg;
+                    cfg.p = ft.count;
+                    cfg.q = q_eff;
+                    cfg.s = tile.fcol_count;
+                    cfg.images = tile.image_count;
+                    cfg.out_cols = s.Q;
+                    cfg.stride = s.Wstride;
+                    cfg.window_first = tile.fcol_first - s.Wpad;
+                    cfg.in_width = s.W;
+                    cfg.row_valid = in_row >= 0 && in_row < s.H;
+                    const bool bottom = ri == 0 && k == 0;
+                    const bool top = ri == r_eff - 1 && k == fr - 1;
+                    cfg.psum_in = bottom ? tile.accumulate_in : true;
+                    cfg.psum_to_link = !top;
+                    const int64_t above =
+                        top ? -1 : (k + 1 < fr ? pe_at(ti, ri, k + 1, j) : pe_at(ti, ri + 1, 0, j));
+                    RegFifo<int64_t>* dest = top ? &pe.psum_out() : &pes_[above]->psum_in();
+                    if (!top) psum_producer_[above] = idx;
+                    pe.configure(cfg, dest);
+                    // IDs: a row ID per physical row, a column ID per PE.
+                    f_row[idx] = vs * fr + k;
+                    f_col[idx] = hslot;
+                    f_fifo[idx] = &pe.filter_in();
+                    fg.pes.push_back(idx);
+                    if (cfg.row_valid) {
+                        const auto key = std::make_tuple(ft.group, ri, in_row);
+                        auto it = ifmap_group_of.find(key);
+                        if (it == ifmap_group_of.end()) {
+                            it = ifmap_group_of.emplace(key, ifmap_groups_.size()).first;
+                            GroupInfo ig;
+                            ig.tag = {ri, ft.group * s.H + in_row};
+                            ifmap_groups_.push_back(ig);
+                            ifmap_data_.push_back({chan_abs, q_eff, in_row});
+                        }
+                        ifmap_groups_[it->second].pes.push_back(idx);
+                        i_row[idx] = ri;
+                        i_col[idx] = ft.group * s.H + in_row;
+                        i_fifo[idx] = &pe.ifmap_in();
+                    }
+                    if (bottom && tile.accumulate_in) {
+                        p_row[idx] = idx / cols;
+                        p_col[idx] = idx % cols;
+                        p_fifo[idx] = &pe.psum_in();
+                    }
+                }
+                filter_groups_.push_back(fg);
+                filter_data_.push_back(fd);
+            }
+        }
+    }
+
+    const int64_t wb = arch_.word_bits, depth = arch_.pe.fifo_depth_words;
+    const int64_t S = tile.fcol_count, R = s.R, Sfull = s.S;
+
+    filter_sched_.reset(
+        1, static_cast<int64_t>(filter_groups_.size()),
+        transfer_words(arch_.noc.filter_bus_bits, wb, depth),
+        [this, S](int64_t, int64_t g) {
+            const FilterGroupData& d = filter_data_[static_cast<size_t>(g)];
+            return d.p * d.q * S;
+        },
+        [this, S, R, Sfull, cg](int64_t, int64_t g, int64_t i) -> int64_t {
+            const FilterGroupData& d = filter_data_[static_cast<size_t>(g)];
+            const int64_t f = i % d.p, rest = i / d.p;
+            const int64_t col = rest % S, c = rest / S;
+            const int64_t m = d.filter_first + f;
+            const int64_t c_in_group = d.chan_first % cg + c;
+            return weight_[((m * cg + c_in_group) * R + d.frow) * Sfull + tile_.fcol_first + col];
+        });
+    std::vector<MulticastGroup> tags;
+    for (const auto& g : filter_groups_) tags.push_back(g.tag);
+    filter_bus_.configure(tags, f_row, f_col, f_fifo, &filter_sched_);
+
+    // Ifmap steps: k consecutive ofmap columns of one image per transfer step.
+    const int64_t window_first = tile.fcol_first - s.Wpad;
+    const int64_t wi = transfer_words(arch_.noc.ifmap_bus_bits, wb, depth);
+    new_real_.assign(static_cast<size_t>(s.Q), 0);
+    new_first_.assign(static_cast<size_t>(s.Q), 0);
+    new_prefix_.assign(static_cast<size_t>(s.Q) + 1, 0);
+    int64_t max_new = 0;
+    for (int64_t x = 0; x < s.Q; ++x) {
+        const WindowStep w = window_step(x, window_first, s.Wstride, S);
+        new_real_[static_cast<size_t>(x)] = real_columns(w, s.W);
+        new_first_[static_cast<size_t>(x)] = std::max<int64_t>(w.first, 0);
+        new_prefix_[static_cast<size_t>(x) + 1] =
+            new_prefix_[static_cast<size_t>(x)] + new_real_[static_cast<size_t>(x)];
+        max_new = std::max(max_new, new_real_[static_cast<size_t>(x)]);
+    }
+    ifmap_cols_per_step_ = columns_per_step(wi, std::min(q, tile.chan_count) * max_new);
+    ifmap_steps_per_image_ = ceil_div(s.Q, ifmap_cols_per_step_);
+    ifmap_sched_.reset(
+        tile.image_count * ifmap_steps_per_image_, static_cast<int64_t>(ifmap_groups_.size()), wi,
+        [this](int64_t step, int64_t g) {
+            const int64_t x0 = (step % ifmap_steps_per_image_) * ifmap_cols_per_step_;
+            const int64_t x1 = std::min(shape_.Q, x0 + ifmap_cols_per_step_);
+            return ifmap_data_[static_cast<size_t>(g)].q *
+                   (new_prefix_[static_cast<size_t>(x1)] - new_prefix_[static_cast<size_t>(x0)]);
+        },
+        [this](int64_t step, int64_t g, int64_t i) -> int64_t {
+            const IfmapGroupData& d = ifmap_data_[static_cast<size_t>(g)];
+            const int64_t img = tile_.image_first + step / ifmap_steps_per_image_;
+            int64_t x = (step % ifmap_steps_per_image_) * ifmap_cols_per_step_;
+            int64_t off = i / d.q;
+            while (off >= new_real_[static_cast<size_t>(x)])
+                off -= new_real_[static_cast<size_t>(x++)];
+            const int64_t col = new_first_[static_cast<size_t>(x)] + off;
+            const int64_t c = d.chan_first + i % d.q;
+            return ifmap_[((img * shape_.C + c) * shape_.H + d.in_row) * shape_.W + col];
+        });
+    tags.clear();
+    for (const auto& g : ifmap_groups_) tags.push_back(g.tag);
+    ifmap_bus_.configure(tags, i_row, i_col, i_fifo, &ifmap_sched_);
+
+    // Psums travel as word_bits-wide words like Eyeriss's 16-bit psums (their values stay
+    // exact in this model; see hw/README.md).
+    const int64_t ab = arch_.word_bits;
+    tags.clear();
+    int64_t p_max = 1;
+    if (tile.accumulate_in) {
+        for (const Chain& c : chains_) {
+            GroupInfo g;
+            g.tag = {c.bottom / cols, c.bottom % cols};
+            g.pes.push_back(c.bottom);
+            psum_groups_.push_back(g);
+            tags.push_back(g.tag);
+            p_max = std::max(p_max, c.filter_count);
+        }
+    }
+    const int64_t wpi = transfer_words(arch_.noc.psum_in_bus_bits, ab, depth);
+    psum_cols_per_step_ = columns_per_step(wpi, p_max);
+    psum_steps_per_image_ = ceil_div(s.Q, psum_cols_per_step_);
+    psum_sched_.reset(
+        tile.image_count * psum_steps_per_image_, static_cast<int64_t>(psum_groups_.size()), wpi,
+        [this](int64_t step, int64_t g) {
+            const int64_t x0 = (step % psum_steps_per_image_) * psum_cols_per_step_;
+            const int64_t x1 = std::min(shape_.Q, x0 + psum_cols_per_step_);
+            return chains_[static_cast<size_t>(g)].filter_count * (x1 - x0);
+        },
+        [this](int64_t step, int64_t g, int64_t i) -> int64_t {
+            const Chain& c = chains_[static_cast<size_t>(g)];
+            const int64_t img = tile_.image_first + step / psum_steps_per_image_;
+            const int64_t x =
+                (step % psum_steps_per_image_) * psum_cols_per_step_ + i / c.filter_count;
+            const int64_t f = i % c.filter_count;
+            return ofmap_[((img * shape_.M + c.filter_first + f) * shape_.P + c.orow) * shape_.Q +
+                          x];
+        });
+    psum_bus_.configure(tags, p_row, p_col, p_fifo, &psum_sched_);
+
+    std::vector<OutSource> sources;
+    for (const Chain& c : chains_) {
+        OutSource src;
+        src.fifo = &pes_[static_cast<size_t>(c.top)]->psum_out();
+        src.total = tile.image_count * s.Q * c.filter_count;
+        src.sink = [this, c](int64_t seq, int64_t value) {
+            const int64_t per_image = shape_.Q * c.filter_count;
+            const int64_t img = tile_.image_first + seq / per_image, rem = seq % per_image;
+            const int64_t x = rem / c.filter_count, f = rem % c.filter_count;
+            ofmap_[((img * shape_.M + c.filter_first + f) * shape_.P + c.orow) * shape_.Q + x] =
+                value;
+        };
+        sources.push_back(std::move(src));
+    }
+    out_bus_.configure(std::move(sources), transfer_words(arch_.noc.psum_out_bus_bits, ab, depth),
+                       fast_);
+
+    if (fast_) {
+        // Hooks wake the PE on the other side of a FIFO. Pops from FIFOs the input networks
+        // fill only clear the network's retry time: networks with work are ticked every
+        // evaluated cycle.
+        ifmap_bus_.track_pops(true);
+        filter_bus_.track_pops(true);
+        psum_bus_.track_pops(true);
+        for (int64_t i : active_) {
+            Pe& pe = *pes_[static_cast<size_t>(i)];
+            const FifoHook me{&ArrayEngine::wake_hook, this, i};
+            pe.ifmap_in().set_hooks(me, FifoHook{&ArrayEngine::bus_pop_hook, this, 0});
+            pe.filter_in().set_hooks(me, FifoHook{&ArrayEngine::bus_pop_hook, this, 1});
+            const int64_t below = psum_producer_[static_cast<size_t>(i)];
+            pe.psum_in().set_hooks(me, below >= 0 ? FifoHook{&ArrayEngine::wake_hook, this, below}
+                                                  : FifoHook{&ArrayEngine::bus_pop_hook, this, 2});
+        }
+        for (size_t c = 0; c < chains_.size(); ++c)
+            pes_[static_cast<size_t>(chains_[c].top)]->psum_out().set_hooks(
+                FifoHook{&ArrayEngine::out_push_hook, this, static_cast<int64_t>(c)},
+                FifoHook{&ArrayEngine::wake_hook, this, chains_[c].top});
+    }
+}
+
+void ArrayEngine::wake_hook(void* engine, int64_t pe, int64_t cycle) {
+    // A change in cycle c is visible from c + 1.
+    static_cast<ArrayEngine*>(engine)->wake(pe, cycle + 1);
+}
+
+void ArrayEngine::out_push_hook(void* engine, int64_t chain, int64_t cycle) {
+    auto* e = static_cast<ArrayEngine*>(engine);
+    ++e->out_pushed_;
+    e->out_bus_.note_push(static_cast<size_t>(chain));
+    e->wake(-1, cycle + 1);
+}
+
+void ArrayEngine::bus_pop_hook(void* engine, int64_t net, int64_t) {
+    auto* e = static_cast<ArrayEngine*>(engine);
+    if (net == 0) {
+        e->ifmap_bus_.note_pop();
+    } else if (net == 1) {
+        e->filter_bus_.note_pop();
+    } else {
+        e->psum_bus_.note_pop();
+    }
+}
+
+bool ArrayEngine::noc_pending() const {
+    return !filter_bus_.finished() || !ifmap_bus_.finished() || !psum_bus_.finished() ||
+           out_pushed_ > out_bus_.taken();
+}
+
+void ArrayEngine::wake(int64_t pe, int64_t at) {
+    // Skip wakes that an earlier pending one (or the PE's own run) already covers: a PE
+    // ticked earlier either gets past this point or stalls and reschedules itself from the
+    // recorded FIFO events (Pe::next_chance).
+    if (pe < 0) {
+        if (noc_wake_at_ <= at && noc_wake_at_ > cur_t_) return;
+        noc_wake_at_ = at;
+        if (at == cur_t_ + 1) {
+            eval_next_ = true;
+            return;
+        }
+    } else {
+        if (pes_[static_cast<size_t>(pe)]->busy_until() > at) return;
+        int64_t& pending = wake_at_[static_cast<size_t>(pe)];
+        if (pending <= at) return;
+        pending = at;
+        if (at == cur_t_ + 1) {
+            if (due_at_[static_cast<size_t>(pe)] != at) {
+                due_at_[static_cast<size_t>(pe)] = at;
+                next_.push_back(pe);
+            }
+            return;
+        }
+    }
+    timers_.push(at, pe);
+}
+
+void ArrayEngine::tick_noc(int64_t t) {
+    bool act = filter_bus_.tick(t, noc_.filter_noc_words_sent, noc_.filter_noc_words_delivered,
+                                noc_.filter_noc_transfers);
+    act |= ifmap_bus_.tick(t, noc_.ifmap_noc_words_sent, noc_.ifmap_noc_words_delivered,
+                           noc_.ifmap_noc_transfers);
+    act |= psum_bus_.tick(t, noc_.psum_noc_words_sent, noc_.psum_noc_words_delivered,
+                          noc_.psum_noc_transfers);
+    // Fast mode knows when no psum waits in any chain-top FIFO and skips the scan.
+    if (!fast_ || out_pushed_ > out_bus_.taken())
+        act |= out_bus_.tick(t, noc_.psum_out_words, noc_.psum_out_transfers);
+    if (act) noc_last_active_ = t;
+}
+
+bool ArrayEngine::pass_done() const {
+    return pes_done_ == static_cast<int64_t>(active_.size()) && filter_bus_.finished() &&
+           ifmap_bus_.finished() && psum_bus_.finished() && out_bus_.finished();
+}
+
+int64_t ArrayEngine::last_activity() const { return std::max(noc_last_active_, pe_last_active_); }
+
+int64_t ArrayEngine::pass_cycles() const { return last_activity() + 1; }
+
+ArrayStats ArrayEngine::pass_stats() const {
+    ArrayStats s = noc_;
+    for (int64_t i : active_) s += pes_[static_cast<size_t>(i)]->stats();
+    s.cycles = pass_cycles();
+    s.passes = 1;
+    return s;
+}
+
+int64_t ArrayEngine::run_pass_fast() {
+    constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+    timers_.clear(0);
+    due_.clear();
+    next_.clear();
+    eval_next_ = false;
+    noc_wake_at_ = -1;
+    out_pushed_ = 0;
+    std::fill(due_at_.begin(), due_at_.end(), -1);
+    std::fill(stall_at_.begin(), stall_at_.end(), -1);
+    std::fill(wake_at_.begin(), wake_at_.end(), kNever);
+    for (int64_t i : active_) {
+        due_.push_back(i);
+        due_at_[static_cast<size_t>(i)] = 0;
+        wake_at_[static_cast<size_t>(i)] = 0;
+    }
+    std::vector<int64_t> fired;
+    int64_t t = 0;
+    for (;;) {
+        cur_t_ = t;
+        eval_next_ = false;
+        fired.clear();
+        timers_.pop_due(t, fired);
+        for (int64_t i : fired) {
+            if (i >= 0 && wake_at_[static_cast<size_t>(i)] == t &&
+                due_at_[static_cast<size_t>(i)] != t) {
+                due_at_[static_cast<size_t>(i)] = t;
+                due_.push_back(i);
+            }
+        }
+        tick_noc(t);
+        for (size_t k = 0; k < due_.size(); ++k) {
+            const int64_t i = due_[k];
+            wake_at_[static_cast<size_t>(i)] = kNever;
+            Pe& pe = *pes_[static_cast<size_t>(i)];
+            if (pe.busy_until() > t) {  // inside a decoupled run: tick it when the run ends
+                wake(i, pe.busy_until());
+                continue;
+            }
+            int64_t& stalled = stall_at_[static_cast<size_t>(i)];
+            if (stalled >= 0) {
+                pe.add_stall_cycles(t - stalled - 1);
+                stalled = -1;
+            }
+            const PeActivity a = tick_pe(i, t);
+            if (a == PeActivity::kStall) {
+                stalled = t;
+                const int64_t chance = pe.next_chance(t);
+                if (chance >= 0) wake(i, chance);
+            } else if (a != PeActivity::kIdle) {
+                wake(i, std::max(pe.busy_until(), t + 1));
+            }
+        }
+        if (pass_done()) break;
+        due_.swap(next_);
+        next_.clear();
+        if (eval_next_ || !due_.empty() || noc_pending()) {
+            ++t;
+            continue;
+        }
+        // Nothing can move next cycle: jump to the next scheduled wake.
+        const int64_t next = timers_.next_after_now();
+        if (next < 0)
+            core::model_bug("hw::ArrayEngine",
+                            "deadlock at pass cycle " + std::to_string(t) + ": " + describe(t));
+        t = next;
+    }
+    return pass_cycles();
+}
+
+std::string ArrayEngine::describe(int64_t t) const {
+    std::string out = "pass " + std::to_string(tile_.index) + " cycle " + std::to_string(t) +
+                      "; buses finished: filter " + std::to_string(filter_bus_.finished()) +
+                      " ifmap " + std::to_string(ifmap_bus_.finished()) + " psum-in " +
+                      std::to_string(psum_bus_.finished()) + " out " +
+                      std::to_string(out_bus_.finished()) + "; PEs not done:";
+    int shown = 0;
+    for (int64_t i : active_) {
+        const Pe& pe = *pes_[static_cast<size_t>(i)];
+        if (pe.done()) continue;
+        if (++shown > 8) {
+            out += " ...";
+            break;
+        }
+        out += " [" + std::to_string(i) + " " + pe.state_name() + ": " + pe.fifo_summary(t) + "]";
+    }
+    return out;
+}
+
+int64_t ArrayEngine::pe_of_ifmap_fifo(const RegFifo<int16_t>* f) const {
+    for (size_t i = 0; i < pes_.size(); ++i)
+        if (&pes_[i]->ifmap_in() == f) return static_cast<int64_t>(i);
+    return -1;
+}
+
+int64_t ArrayEngine::pe_of_filter_fifo(const RegFifo<int16_t>* f) const {
+    for (size_t i = 0; i < pes_.size(); ++i)
+        if (&pes_[i]->filter_in() == f) return static_cast<int64_t>(i);
+    return -1;
+}
+
+}  // namespace actsparse::hw

@@ -1,0 +1,165 @@
+#include "trainer/checkpoint.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+
+#include "core/error.h"
+
+namespace actsparse::trainer {
+namespace {
+
+torch::Tensor string_tensor(const std::string& s) {
+    torch::Tensor t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
+    if (!s.empty()) std::memcpy(t.data_ptr<uint8_t>(), s.data(), s.size());
+    return t;
+}
+
+std::string tensor_string(const torch::Tensor& t) {
+    const torch::Tensor c = t.to(torch::kCPU).contiguous();
+    return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()),
+                       static_cast<size_t>(c.numel()));
+}
+
+void load_module_checked(torch::nn::Module& m, torch::serialize::InputArchive& a,
+                         const std::string& prefix, const std::string& where) {
+    torch::NoGradGuard no_grad;
+    auto load_one = [&](const std::string& key, torch::Tensor& dst, bool is_buffer) {
+        torch::Tensor t;
+        if (!a.try_read(key, t, is_buffer))
+            throw core::InputError(where, "no tensor " + prefix + key +
+                                              " (a checkpoint of another network or width?)");
+        if (t.sizes() != dst.sizes())
+            throw core::InputError(where, "tensor " + prefix + key + " has shape " +
+                                              c10::str(t.sizes()) + ", the model needs " +
+                                              c10::str(dst.sizes()));
+        dst.copy_(t);
+    };
+    for (auto& p : m.named_parameters(/*recurse=*/false)) load_one(p.key(), p.value(), false);
+    for (auto& b : m.named_buffers(/*recurse=*/false)) load_one(b.key(), b.value(), true);
+    for (const auto& c : m.named_children()) {
+        torch::serialize::InputArchive sub;
+        if (!a.try_read(c.key(), sub))
+            throw core::InputError(where, "no module " + prefix + c.key() +
+                                              " (a checkpoint of another network?)");
+        load_module_checked(*c.value(), sub, prefix + c.key() + ".", where);
+    }
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, GraphNet& model,
+                     torch::optim::Optimizer* optimizer, const nlohmann::json& meta,
+                     int cuda_device) {
+    torch::serialize::OutputArchive archive;
+    torch::serialize::OutputArchive model_archive;
+    model->save(model_archive);
+    archive.write("model", model_archive);
+    if (optimizer != nullptr) {
+        torch::serialize::OutputArchive opt_archive;
+        optimizer->save(opt_archive);
+        archive.write("optimizer", opt_archive);
+    }
+    archive.write("meta", string_tensor(meta.dump()));
+    {
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        archive.write("rng_cpu", gen.get_state());
+    }
+    if (cuda_device >= 0) {
+        auto gen = at::globalContext().defaultGenerator(torch::Device(torch::kCUDA, cuda_device));
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        archive.write("rng_cuda", gen.get_state());
+    }
+    const std::string tmp = path + ".tmp";
+    try {
+        archive.save_to(tmp);
+    } catch (const c10::Error& e) {
+        std::remove(tmp.c_str());
+        throw core::InputError(path, std::string("cannot write checkpoint: ") + e.what_without_backtrace());
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw core::InputError(path, "cannot rename the checkpoint into place");
+    }
+}
+
+namespace {
+
+torch::serialize::InputArchive open_archive(const std::string& path,
+                                            const torch::Device& device) {
+    if (!std::filesystem::is_regular_file(path))
+        throw core::InputError(path, "no such checkpoint file");
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(path, device);
+    } catch (const c10::Error& e) {
+        throw core::InputError(path, std::string("not a readable checkpoint: ") +
+                                         e.what_without_backtrace());
+    }
+    return archive;
+}
+
+nlohmann::json meta_of(torch::serialize::InputArchive& archive, const std::string& path) {
+    torch::Tensor t;
+    if (!archive.try_read("meta", t)) throw core::InputError(path, "checkpoint has no meta");
+    try {
+        nlohmann::json j = nlohmann::json::parse(tensor_string(t));
+        if (j.value("schema", "") != "actsparse.checkpoint/1")
+            throw core::InputError(path + ": meta.schema", "not actsparse.checkpoint/1");
+        return j;
+    } catch (const nlohmann::json::exception& e) {
+        throw core::InputError(path + ": meta", std::string("bad JSON: ") + e.what());
+    }
+}
+
+}  // namespace
+
+nlohmann::json read_checkpoint_meta(const std::string& path) {
+    auto archive = open_archive(path, torch::kCPU);
+    return meta_of(archive, path);
+}
+
+nlohmann::json load_checkpoint(const std::string& path, GraphNet& model,
+                               torch::optim::Optimizer* optimizer, bool restore_rng,
+                               const torch::Device& device) {
+    auto archive = open_archive(path, device);
+    nlohmann::json meta = meta_of(archive, path);
+    torch::serialize::InputArchive model_archive;
+    if (!archive.try_read("model", model_archive))
+        throw core::InputError(path, "checkpoint has no model");
+    load_module_checked(*model, model_archive, "", path);
+    if (optimizer != nullptr) {
+        torch::serialize::InputArchive opt_archive;
+        if (!archive.try_read("optimizer", opt_archive))
+            throw core::InputError(path, "checkpoint has no optimizer state");
+        try {
+            optimizer->load(opt_archive);
+        } catch (const c10::Error& e) {
+            throw core::InputError(path, std::string("optimizer state does not fit: ") +
+                                             e.what_without_backtrace());
+        }
+    }
+    if (restore_rng) {
+        torch::Tensor state;
+        if (archive.try_read("rng_cpu", state)) {
+            auto gen = at::detail::getDefaultCPUGenerator();
+            std::lock_guard<std::mutex> lock(gen.mutex());
+            gen.set_state(state.to(torch::kCPU));
+        }
+        if (device.is_cuda() && archive.try_read("rng_cuda", state)) {
+            auto gen = at::globalContext().defaultGenerator(device);
+            std::lock_guard<std::mutex> lock(gen.mutex());
+            gen.set_state(state.to(torch::kCPU));
+        }
+    }
+    return meta;
+}
+
+std::string resolve_checkpoint_path(const std::string& file_or_run) {
+    namespace fs = std::filesystem;
+    if (fs::is_directory(file_or_run)) return (fs::path(file_or_run) / "checkpoint.pt").string();
+    return file_or_run;
+}
+
+}  // namespace actsparse::trainer

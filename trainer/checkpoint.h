@@ -1,0 +1,39 @@
+#pragma once
+/// @file Checkpoints: one LibTorch archive (torch::serialize, not a Python pickle) holding
+///   model/      the GraphNet's parameters and buffers, one sub-archive per child module
+///   optimizer/  the SGD state (momentum buffers), if saved
+///   meta        uint8 tensor: UTF-8 JSON (schema actsparse.checkpoint/1: network, width,
+///               num_classes, epoch, batch, step, the epoch's running sums, ...)
+///   rng_cpu     the CPU generator's state; rng_cuda likewise when trained on CUDA
+/// written to a temporary file and renamed, so a reader or a crash never sees half of one.
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "trainer/graph_net.h"
+
+namespace actsparse::trainer {
+
+/// Saves atomically. `optimizer` may be null. `cuda_device` >= 0 also saves that CUDA
+/// device's generator state.
+void save_checkpoint(const std::string& path, GraphNet& model,
+                     torch::optim::Optimizer* optimizer, const nlohmann::json& meta,
+                     int cuda_device = -1);
+
+/// The meta JSON of a checkpoint (InputError naming the path when unreadable).
+nlohmann::json read_checkpoint_meta(const std::string& path);
+
+/// Loads the model weights (every parameter and buffer must be present with the model's
+/// shape, else InputError naming the path and tensor), then the optimizer state if
+/// `optimizer` is given, and the generator states if `restore_rng`. Tensors land on
+/// `device`. Returns the meta JSON.
+nlohmann::json load_checkpoint(const std::string& path, GraphNet& model,
+                               torch::optim::Optimizer* optimizer, bool restore_rng,
+                               const torch::Device& device);
+
+/// A checkpoint path from a --init/--run argument: the file itself, or
+/// <folder>/checkpoint.pt for a run folder.
+std::string resolve_checkpoint_path(const std::string& file_or_run);
+
+}  // namespace actsparse::trainer

@@ -1,0 +1,68 @@
+#pragma once
+/// @file The LibTorch model built from a core::Network op graph: one child module per conv,
+/// BatchNorm, linear and LRN op, registered under the op's name (dots become '_', since
+/// LibTorch module names may not contain dots), and a forward pass that walks the ops in
+/// order. Conv layer i of the model is Network::conv_layers()[i] by construction, and the
+/// forward pass hands out each conv's input tensor (the one it already holds, no copy) for
+/// the activation penalty, density statistics and trace export.
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/network.h"
+
+namespace actsparse::trainer {
+
+/// The result of a forward pass that keeps conv inputs.
+struct ForwardOutput {
+    torch::Tensor logits;  ///< [N, num_classes]
+    /// conv_inputs[i] is conv layer i's input [N, C, H, W] where requested, else undefined.
+    std::vector<torch::Tensor> conv_inputs;
+};
+
+/// See GraphNetImpl::forward_capture.
+using ConvInputTap = std::function<torch::Tensor(int conv_index, const torch::Tensor& x)>;
+
+class GraphNetImpl : public torch::nn::Module {
+public:
+    explicit GraphNetImpl(const core::Network& net);
+
+    /// Logits [N, num_classes] of images [N, C, H, W].
+    torch::Tensor forward(const torch::Tensor& x);
+    /// Logits plus the inputs of the conv layers with capture[i] true (capture.size() equals
+    /// the number of conv layers). The tensors are the graph's own, so gradients flow
+    /// through a penalty computed from them.
+    ///
+    /// With a `tap`, each captured conv input x is passed to tap(conv index, x) and the conv
+    /// reads what it returns (the activation penalty routes the input through its autograd
+    /// node this way); conv_inputs still holds x.
+    ForwardOutput forward_capture(const torch::Tensor& x, const std::vector<bool>& capture,
+                                  const ConvInputTap& tap = nullptr);
+
+    const core::Network& network() const { return net_; }
+    /// Network::conv_layers(1), kept for lookups.
+    const std::vector<core::ConvLayer>& conv_layers() const { return layers_; }
+    /// Conv layer i's module.
+    torch::nn::Conv2d conv(int i) const { return convs_.at(i); }
+    /// The BatchNorm that is the only consumer of conv layer i, or an empty holder.
+    torch::nn::BatchNorm2d bn_after(int i) const { return bn_after_.at(i); }
+    /// Converts 4-d parameters to channels_last (a no-op for their values).
+    void to_channels_last();
+
+private:
+    core::Network net_;
+    std::vector<core::ConvLayer> layers_;
+    std::vector<int> conv_of_op_;  ///< op -> conv layer index, or -1
+    std::vector<int> last_use_;    ///< op -> last op that reads it
+    std::vector<torch::nn::AnyModule> modules_;  ///< per op; empty for parameter-free ops
+    std::vector<torch::nn::Conv2d> convs_;
+    std::vector<torch::nn::BatchNorm2d> bn_after_;
+};
+TORCH_MODULE(GraphNet);
+
+/// The child-module name of an op: its name with '.' replaced by '_'.
+std::string module_name(const std::string& op_name);
+
+}  // namespace actsparse::trainer

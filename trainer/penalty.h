@@ -1,0 +1,85 @@
+#pragma once
+/// @file The activation penalty of paper II-C (eq. 8) on LibTorch tensors.
+///
+/// For a conv input x of one image with d = C*H*W elements:
+///   L1(x)    = (1/d) * sum_i |x_i|                       (mean absolute value)
+///   Hoyer(x) = (1/d) * (sum_i |x_i|)^2 / (sum_i x_i^2 + eps)
+/// Both are computed per image and averaged over the batch (the paper's 1/N sum over n;
+/// Kurtz et al. and Yang et al. (DeepHoyer) also take the Hoyer measure per sample). The
+/// 1/d makes layers of different sizes comparable: Hoyer/d lies in [1/d, 1] and equals the
+/// density for a map whose non-zeros are all equal, so it is a smooth stand-in for the
+/// density D_l that the cost model is linear in; L1/d is the mean activation. eps = 1e-8
+/// keeps an all-zero map finite: its Hoyer value is 0 and so is its gradient.
+///
+/// The loss adds sum over penalised layers l of w_l * (lambda1_l * L1 + lambda2_l * Hoyer)
+/// with the weights and strengths of trainer/penalty_plan.h. ActivationPenalty computes each
+/// layer's terms in one fused autograd node that relies on the penalised maps being
+/// non-negative (true of every input_sparse conv input); l1_per_sample and
+/// hoyer_per_sample are the general |x| forms, used as its reference in the tests.
+#include <torch/torch.h>
+
+#include <map>
+#include <vector>
+
+#include "trainer/penalty_plan.h"
+
+namespace actsparse::trainer {
+
+constexpr double kHoyerEps = 1e-8;
+
+/// Per-image mean |x| of x [N, ...]: a tensor [N].
+torch::Tensor l1_per_sample(const torch::Tensor& x);
+/// Per-image (sum |x|)^2 / (sum x^2 + eps) / d of x [N, ...]: a tensor [N].
+torch::Tensor hoyer_per_sample(const torch::Tensor& x, double eps = kHoyerEps);
+
+/// x [N, ...] as [N, d] in memory order: a view for contiguous and channels_last tensors
+/// (sums over an image do not care about the order), a copy otherwise.
+torch::Tensor flat_view(const torch::Tensor& x);
+
+/// The penalty of one batch.
+struct PenaltyValue {
+    torch::Tensor total;  ///< scalar, differentiable: the term added to the loss
+    torch::Tensor l1;     ///< scalar, detached: sum_l w_l * lambda1_l * L1_l
+    torch::Tensor hoyer;  ///< scalar, detached: sum_l w_l * lambda2_l * Hoyer_l
+};
+
+class ActivationPenalty;
+
+/// Collects the penalty during one forward pass: GraphNet::forward_capture calls it with each
+/// captured conv input and feeds the conv what it returns (the same data, routed through the
+/// penalty's autograd node so its gradient joins the conv's in one pass).
+class PenaltyRecorder {
+public:
+    explicit PenaltyRecorder(const ActivationPenalty& penalty);
+    /// The tap: x itself for layers without a penalty.
+    torch::Tensor operator()(int conv_index, const torch::Tensor& x);
+    /// The penalty of the taps so far.
+    PenaltyValue value() const;
+
+private:
+    const ActivationPenalty& penalty_;
+    std::map<int, int> index_;  ///< conv index -> plan entry
+    torch::Tensor total_, l1_, hoyer_, zero_;
+};
+
+class ActivationPenalty {
+public:
+    /// `plan` from plan_penalty; `num_conv_layers` is the network's conv layer count.
+    ActivationPenalty(std::vector<LayerPenalty> plan, int num_conv_layers);
+
+    /// Which conv inputs the penalty needs (for GraphNet::forward_capture).
+    const std::vector<bool>& needs() const { return needs_; }
+    const std::vector<LayerPenalty>& plan() const { return plan_; }
+    bool empty() const { return plan_.empty(); }
+
+    /// The penalty of conv_inputs as from forward_capture (indexed by conv layer), outside
+    /// the forward pass (its gradient then reaches the inputs separately). The penalised
+    /// inputs must be non-negative (they are: see ConvLayer::input_sparse).
+    PenaltyValue operator()(const std::vector<torch::Tensor>& conv_inputs) const;
+
+private:
+    std::vector<LayerPenalty> plan_;
+    std::vector<bool> needs_;
+};
+
+}  // namespace actsparse::trainer

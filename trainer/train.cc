@@ -1,0 +1,649 @@
+// `actsparse train`: the training loop, checkpoints, logs and the run summary.
+#include "trainer/train.h"
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+#include "trainer/batches.h"
+#include "trainer/calibration.h"
+#include "trainer/checkpoint.h"
+#include "trainer/datasets.h"
+#include "trainer/graph_net.h"
+#include "trainer/penalty.h"
+#include "trainer/penalty_plan.h"
+#include "trainer/progress.h"
+#include "trainer/steps.h"
+#include "trainer/summary.h"
+
+namespace actsparse::trainer {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+/// Training densities are counted on batches 0, 8, 16, ... of each epoch.
+constexpr int64_t kDensityEvery = 8;
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+int64_t g_interrupt_after_steps = 0;
+
+extern "C" void on_stop_signal(int sig) {
+    if (g_stop_signal != 0) {
+        // A second Ctrl-C means "now": the checkpoint on disk is whole (written atomically).
+        std::signal(sig, SIG_DFL);
+        std::raise(sig);
+        return;
+    }
+    g_stop_signal = sig;
+}
+
+/// SIGINT/SIGTERM set a flag for the loop while a run is in progress.
+class StopSignals {
+public:
+    StopSignals() {
+        g_stop_signal = 0;
+        struct sigaction sa {};
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int_);
+        sigaction(SIGTERM, &sa, &old_term_);
+    }
+    ~StopSignals() {
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+    StopSignals(const StopSignals&) = delete;
+    StopSignals& operator=(const StopSignals&) = delete;
+
+private:
+    struct sigaction old_int_ {};
+    struct sigaction old_term_ {};
+};
+
+/// Everything a run needs, checked, with defaults filled in.
+struct RunSetup {
+    TrainOptions opt;
+    DatasetKind kind = DatasetKind::kFashionMnist;
+    DatasetInfo info;
+    core::Network net;
+    Method method = Method::kBaseline;
+    std::optional<Calibration> calib;
+    std::vector<std::string> calib_warnings;
+    std::vector<LayerPenalty> plan;
+    torch::Device device = torch::kCPU;
+    std::string init_path;
+    std::vector<double> baseline_density;
+};
+
+torch::Device parse_device(const std::string& text) {
+    std::optional<torch::Device> d;
+    try {
+        d = torch::Device(text);
+    } catch (const c10::Error&) {
+        throw core::InputError("--device", "expected cpu, cuda or cuda:N, got '" + text + "'");
+    }
+    if (d->is_cuda()) {
+        if (!torch::cuda::is_available())
+            throw core::InputError("--device", "CUDA is not available (this LibTorch is " +
+                                                   std::string("CPU-only or no GPU is visible)"));
+        if (d->has_index() && d->index() >= static_cast<int>(torch::cuda::device_count()))
+            throw core::InputError("--device", "no such CUDA device: " + text);
+    } else if (!d->is_cpu()) {
+        throw core::InputError("--device", "expected cpu, cuda or cuda:N, got '" + text + "'");
+    }
+    return *d;
+}
+
+RunSetup resolve(const TrainOptions& in) {
+    RunSetup s;
+    TrainOptions& o = s.opt;
+    o = in;
+    if (o.net.empty()) throw core::InputError("--net", "required");
+    if (o.out.empty()) throw core::InputError("--out", "required");
+    s.kind = parse_dataset(o.dataset, "--dataset");
+    s.info = dataset_info(s.kind);
+    s.method = parse_method(o.method, "--method");
+    auto positive = [](bool ok, const char* flag, const char* what) {
+        if (!ok) throw core::InputError(flag, what);
+    };
+    positive(o.epochs >= 0, "--epochs", "must be >= 0");
+    positive(o.batch_size >= 1, "--batch-size", "must be >= 1");
+    positive(o.limit_batches >= 0, "--limit-batches", "must be >= 0");
+    positive(o.limit_eval_batches >= 0, "--limit-eval-batches", "must be >= 0");
+    positive(o.lr >= 0.0 && std::isfinite(o.lr), "--lr", "must be >= 0");
+    positive(o.momentum >= 0.0 && o.momentum < 1.0, "--momentum", "must be in [0, 1)");
+    positive(o.weight_decay >= 0.0 && std::isfinite(o.weight_decay), "--weight-decay",
+             "must be >= 0");
+    positive(o.width > 0.0 && std::isfinite(o.width), "--width", "must be > 0");
+    positive(o.threads >= 0, "--threads", "must be >= 0");
+    positive(o.val_fraction >= 0.0 && o.val_fraction < 1.0, "--val-fraction",
+             "must be in [0, 1)");
+    positive(o.checkpoint_minutes > 0.0, "--checkpoint-minutes", "must be > 0");
+    positive(o.seed >= 0, "--seed", "must be >= 0");
+
+    s.net = core::builtin_network(o.net, {1, o.width, s.info.num_classes});
+    const auto& input = s.net.input();
+    if (input.channels != s.info.channels || input.height != s.info.height ||
+        input.width != s.info.width)
+        throw core::InputError("--net", o.net + " takes " + std::to_string(input.channels) + "x" +
+                                            std::to_string(input.height) + "x" +
+                                            std::to_string(input.width) + " images but " +
+                                            o.dataset + " has " +
+                                            std::to_string(s.info.channels) + "x" +
+                                            std::to_string(s.info.height) + "x" +
+                                            std::to_string(s.info.width));
+
+    // Strengths and weights: a flag the method does not use is an error, not ignored.
+    const bool uses_l1 = method_uses_l1(s.method), uses_hoyer = method_uses_hoyer(s.method);
+    const bool weighted = method_needs_calibration(s.method);
+    // (0 is what config.json stores for an unused term, so a resume may pass it back.)
+    if (o.lambda1 > 0.0 && !uses_l1)
+        throw core::InputError("--lambda1", std::string("method ") + o.method +
+                                                " has no L1 term (only proposed-hybrid)");
+    if (o.lambda2 > 0.0 && !uses_hoyer)
+        throw core::InputError("--lambda2", "the baseline has no penalty");
+    if ((o.alpha > 0.0 || o.beta > 0.0) && !weighted)
+        throw core::InputError("--alpha/--beta", std::string("method ") + o.method +
+                                                     " does not weight layers by cost");
+    o.lambda1 = uses_l1 ? (o.lambda1 >= 0.0 ? o.lambda1 : kDefaultLambda1) : 0.0;
+    o.lambda2 = uses_hoyer ? (o.lambda2 >= 0.0 ? o.lambda2 : kDefaultLambda2) : 0.0;
+    o.alpha = weighted ? (o.alpha >= 0.0 ? o.alpha : 1.0) : 0.0;
+    o.beta = weighted ? (o.beta >= 0.0 ? o.beta : 1.0) : 0.0;
+
+    if (!o.calibration.empty()) {
+        s.calib = load_calibration(o.calibration);
+        s.calib_warnings = check_calibration_matches(*s.calib, s.net);
+    } else if (weighted) {
+        throw core::InputError("--calibration",
+                               "method " + o.method + " weights layers by e_l and c_l from it");
+    }
+    std::map<std::string, LayerOverride> overrides;
+    if (!o.penalty_config.empty()) overrides = load_penalty_overrides(o.penalty_config);
+    PenaltySettings ps;
+    ps.method = s.method;
+    ps.alpha = weighted ? o.alpha : 1.0;
+    ps.beta = weighted ? o.beta : 1.0;
+    ps.lambda1 = o.lambda1;
+    ps.lambda2 = o.lambda2;
+    s.plan = plan_penalty(s.net.conv_layers(1), s.calib ? &*s.calib : nullptr, ps, overrides,
+                          o.penalty_config);
+
+    if (!o.init.empty()) {
+        s.init_path = resolve_checkpoint_path(o.init);
+        if (!fs::is_regular_file(s.init_path))
+            throw core::InputError("--init", s.init_path + ": no such checkpoint");
+    }
+    if (o.lr == 0.0) o.lr = o.init.empty() ? 0.05 : 0.005;
+    if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
+    s.device = parse_device(o.device);
+    if (!o.baseline_run.empty()) {
+        if (!s.calib)
+            throw core::InputError("--baseline-run", "needs --calibration to predict costs");
+        s.baseline_density = read_run_densities(o.baseline_run, s.net);
+    }
+    return s;
+}
+
+/// Running sums over the batches of the current epoch (saved in checkpoints so a resumed
+/// epoch reports the same figures).
+struct EpochSums {
+    double loss = 0.0, ce = 0.0, l1 = 0.0, hoyer = 0.0, correct = 0.0, images = 0.0;
+    int64_t batches = 0;
+    double density_images = 0.0;  ///< images of the batches whose non-zeros were counted
+    std::vector<double> nonzero;
+
+    json to_json() const {
+        return {{"loss", loss},
+                {"ce", ce},
+                {"l1", l1},
+                {"hoyer", hoyer},
+                {"correct", correct},
+                {"images", images},
+                {"batches", batches},
+                {"density_images", density_images},
+                {"nonzero", nonzero}};
+    }
+    static EpochSums from_json(const json& j, size_t layers) {
+        EpochSums s;
+        s.loss = j.at("loss").get<double>();
+        s.ce = j.at("ce").get<double>();
+        s.l1 = j.at("l1").get<double>();
+        s.hoyer = j.at("hoyer").get<double>();
+        s.correct = j.at("correct").get<double>();
+        s.images = j.at("images").get<double>();
+        s.batches = j.at("batches").get<int64_t>();
+        s.density_images = j.at("density_images").get<double>();
+        s.nonzero = j.at("nonzero").get<std::vector<double>>();
+        if (s.nonzero.size() != layers) s.nonzero.assign(layers, 0.0);
+        return s;
+    }
+};
+
+std::vector<double> densities(const EpochSums& sums, const std::vector<core::ConvLayer>& layers) {
+    std::vector<double> d(layers.size(), 0.0);
+    for (size_t l = 0; l < layers.size(); ++l) {
+        const auto& s = layers[l].shape;
+        const double elems = sums.density_images * static_cast<double>(s.C * s.H * s.W);
+        d[l] = elems > 0.0 ? sums.nonzero[l] / elems : 0.0;
+    }
+    return d;
+}
+
+double cosine_lr(double peak, int64_t step, int64_t total) {
+    if (total <= 0) return peak;
+    const double t = std::min(1.0, static_cast<double>(step) / static_cast<double>(total));
+    return 0.5 * peak * (1.0 + std::cos(M_PI * t));
+}
+
+void set_lr(torch::optim::SGD& opt, double lr) {
+    for (auto& g : opt.param_groups()) static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
+}
+
+json layers_json(const std::vector<core::ConvLayer>& layers) {
+    json a = json::array();
+    for (const auto& l : layers)
+        a.push_back({{"index", l.index},
+                     {"name", l.name},
+                     {"input_sparse", l.input_sparse},
+                     {"shape", l.shape.to_spec()},
+                     {"macs", l.shape.macs()}});
+    return a;
+}
+
+json config_json(const RunSetup& s, int64_t n_train, int64_t n_val, int64_t n_test,
+                 int64_t batches_per_epoch) {
+    json penalty_layers = json::array();
+    for (const auto& p : s.plan)
+        penalty_layers.push_back({{"index", p.conv_index},
+                                  {"name", p.name},
+                                  {"e_l", p.e_l},
+                                  {"c_l", p.c_l},
+                                  {"weight", p.weight},
+                                  {"lambda1", p.lambda1},
+                                  {"lambda2", p.lambda2}});
+    json mean = json::array(), stdv = json::array();
+    for (int64_t c = 0; c < s.info.channels; ++c) {
+        mean.push_back(s.info.mean[c]);
+        stdv.push_back(s.info.std[c]);
+    }
+    json j;
+    j["schema"] = "actsparse.train-config/1";
+    j["options"] = to_json(s.opt);
+    j["derived"] = {
+        {"torch_version", std::to_string(TORCH_VERSION_MAJOR) + "." +
+                              std::to_string(TORCH_VERSION_MINOR) + "." +
+                              std::to_string(TORCH_VERSION_PATCH)},
+        {"device", s.device.str()},
+        {"num_classes", s.net.num_classes},
+        {"dataset",
+         {{"name", to_string(s.kind)},
+          {"train_images", n_train},
+          {"val_images", n_val},
+          {"test_images", n_test},
+          {"augment", s.info.augment},
+          {"mean", mean},
+          {"std", stdv}}},
+        {"batches_per_epoch", batches_per_epoch},
+        {"total_steps", batches_per_epoch * s.opt.epochs},
+        {"optimizer",
+         {{"type", "sgd"},
+          {"momentum", s.opt.momentum},
+          {"nesterov", false},
+          {"weight_decay", s.opt.weight_decay},
+          {"schedule", "cosine, per step, from lr to 0"}}},
+        {"penalty",
+         {{"method", to_string(s.method)},
+          {"alpha", s.opt.alpha},
+          {"beta", s.opt.beta},
+          {"l1", "per image mean |x|, averaged over the batch"},
+          {"hoyer", "per image (sum|x|)^2/(sum x^2 + eps)/d, averaged over the batch"},
+          {"hoyer_eps", kHoyerEps},
+          {"weights", "(alpha*e_l/mean(e) + beta*c_l/mean(c))/(alpha+beta) over penalised layers"},
+          {"layers", penalty_layers}}},
+        {"calibration_warnings", s.calib_warnings},
+        {"conv_layers", layers_json(s.net.conv_layers(1))}};
+    return j;
+}
+
+/// Keeps the log lines of completed epochs <= `epochs` (a resumed run redoes the rest).
+void trim_log(const std::string& path, int64_t epochs) {
+    if (!fs::exists(path)) return;
+    std::ifstream in(path);
+    std::string line, kept;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        try {
+            if (json::parse(line).at("epoch").get<int64_t>() <= epochs) kept += line + "\n";
+        } catch (const json::exception&) {
+            // A torn last line from a kill: drop it.
+        }
+    }
+    core::write_file_atomic(path, kept);
+}
+
+void append_line(const std::string& path, const json& j) {
+    std::ofstream out(path, std::ios::app);
+    out << j.dump() << "\n";
+    out.flush();
+    if (!out) throw core::InputError(path, "cannot append to the log");
+}
+
+json eval_json(const EvalResult& r, const std::vector<core::ConvLayer>& layers) {
+    json ls = json::array();
+    for (size_t l = 0; l < layers.size(); ++l)
+        ls.push_back({{"index", layers[l].index},
+                      {"name", layers[l].name},
+                      {"input_sparse", layers[l].input_sparse},
+                      {"density", r.density.empty() ? 0.0 : r.density[l]}});
+    return {{"loss", r.loss},
+            {"accuracy", r.accuracy},
+            {"images", r.images},
+            {"mean_density", mean_sparse_density(layers, r.density)},
+            {"layers", ls}};
+}
+
+}  // namespace
+
+void interrupt_after_steps_for_testing(int64_t steps) { g_interrupt_after_steps = steps; }
+
+TrainResult run_training(const TrainOptions& options) {
+    RunSetup s = resolve(options);
+    const TrainOptions& o = s.opt;
+    const fs::path run_dir = o.out;
+    const std::string ckpt_path = (run_dir / "checkpoint.pt").string();
+    const std::string config_path = (run_dir / "config.json").string();
+    const std::string log_path = (run_dir / "log.jsonl").string();
+    const std::string summary_path = (run_dir / "summary.json").string();
+
+    std::error_code ec;
+    fs::create_directories(run_dir, ec);
+    if (ec || !fs::is_directory(run_dir))
+        throw core::InputError("--out", o.out + ": cannot create the folder");
+    const bool have_ckpt = fs::is_regular_file(ckpt_path);
+    if (have_ckpt && !o.resume)
+        throw core::InputError("--out", o.out +
+                                            " already holds a run (checkpoint.pt): pass --resume "
+                                            "to continue it, or choose another folder");
+    const bool resuming = o.resume && have_ckpt;
+    if (resuming) {
+        const TrainOptions stored = load_run_options(o.out);
+        const json a = to_json(stored), b = to_json(o);
+        for (const auto& [key, value] : a.items())
+            if (!resume_may_change(key) && b.at(key) != value)
+                throw core::InputError(
+                    "--resume", "option " + key + " is " + b.at(key).dump() + " but the run in " +
+                                    config_path + " has " + value.dump());
+    }
+
+    at::set_num_threads(static_cast<int>(o.threads));
+    torch::manual_seed(static_cast<uint64_t>(o.seed));
+    if (s.device.is_cuda()) {
+        // Same results on resume: deterministic cuDNN algorithms, no autotuning.
+        at::globalContext().setDeterministicCuDNN(true);
+        at::globalContext().setBenchmarkCuDNN(false);
+    }
+
+    const DatasetFiles data = load_dataset(s.kind, o.data);
+    const Split split = split_train_val(data.train.size(), o.val_fraction,
+                                        static_cast<uint64_t>(o.seed));
+    std::vector<int64_t> test_idx(data.test.size());
+    for (int64_t i = 0; i < data.test.size(); ++i) test_idx[i] = i;
+    int64_t batches_per_epoch = static_cast<int64_t>(split.train.size()) / o.batch_size;
+    if (batches_per_epoch == 0 && o.epochs > 0)
+        throw core::InputError("--batch-size", std::to_string(o.batch_size) +
+                                                   " is larger than the training split (" +
+                                                   std::to_string(split.train.size()) +
+                                                   " images)");
+    if (o.limit_batches > 0) batches_per_epoch = std::min(batches_per_epoch, o.limit_batches);
+    const int64_t total_steps = batches_per_epoch * o.epochs;
+
+    GraphNet model(s.net);
+    model->to(s.device);
+    model->to_channels_last();
+    const auto& layers = model->conv_layers();
+    const size_t num_layers = layers.size();
+    torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(o.lr)
+                                                         .momentum(o.momentum)
+                                                         .weight_decay(o.weight_decay));
+    ActivationPenalty penalty(s.plan, static_cast<int>(num_layers));
+    // Training densities are counted where they can differ from 1 (sparse inputs); the
+    // validation and test passes count every layer.
+    std::vector<bool> count_layers(num_layers);
+    for (size_t l = 0; l < num_layers; ++l) count_layers[l] = layers[l].input_sparse;
+    const int cuda_index = s.device.is_cuda() ? (s.device.has_index() ? s.device.index() : 0) : -1;
+
+    ProgressBar bar(o.progress);
+    int64_t epoch = 0, first_batch = 0, step = 0;
+    double train_seconds = 0.0;
+    EpochSums sums;
+    sums.nonzero.assign(num_layers, 0.0);
+    if (resuming) {
+        const json meta = load_checkpoint(ckpt_path, model, &optimizer, true, s.device);
+        epoch = meta.at("epoch").get<int64_t>();
+        first_batch = meta.at("batch").get<int64_t>();
+        step = meta.at("step").get<int64_t>();
+        train_seconds = meta.value("train_seconds", 0.0);
+        sums = EpochSums::from_json(meta.at("sums"), num_layers);
+        trim_log(log_path, epoch);
+        bar.message("resuming " + o.out + " at epoch " + std::to_string(epoch + 1) + ", batch " +
+                    std::to_string(first_batch));
+    } else {
+        if (!s.init_path.empty()) {
+            const json init_meta = read_checkpoint_meta(s.init_path);
+            if (init_meta.value("network", "") != s.net.name ||
+                init_meta.value("width", 0.0) != o.width)
+                throw core::InputError(
+                    "--init", s.init_path + " holds " + init_meta.value("network", "?") +
+                                  " at width " + init_meta.value("width", json(0.0)).dump() +
+                                  ", this run trains " + s.net.name + " at width " +
+                                  json(o.width).dump());
+            load_checkpoint(s.init_path, model, nullptr, false, s.device);
+        }
+        if (fs::exists(log_path)) fs::remove(log_path);
+        fs::remove(summary_path, ec);
+    }
+    if (!s.calib_warnings.empty())
+        bar.message("warning: " + o.calibration + ": conv MACs differ from the model's in " +
+                    std::to_string(s.calib_warnings.size()) + " of " +
+                    std::to_string(num_layers) +
+                    " layers (calibrated at another width?); e_l and c_l are used as given, "
+                    "see config.json derived.calibration_warnings");
+    core::write_file_atomic(config_path,
+                            config_json(s, static_cast<int64_t>(split.train.size()),
+                                        static_cast<int64_t>(split.val.size()),
+                                        data.test.size(), batches_per_epoch)
+                                    .dump(2) +
+                                "\n");
+
+    auto meta_json = [&](int64_t at_epoch, int64_t at_batch) {
+        return json{{"schema", "actsparse.checkpoint/1"},
+                    {"network", s.net.name},
+                    {"width", o.width},
+                    {"num_classes", s.net.num_classes},
+                    {"dataset", o.dataset},
+                    {"method", o.method},
+                    {"epoch", at_epoch},
+                    {"batch", at_batch},
+                    {"step", step},
+                    {"train_seconds", train_seconds},
+                    {"sums", sums.to_json()}};
+    };
+    auto checkpoint = [&](int64_t at_epoch, int64_t at_batch) {
+        save_checkpoint(ckpt_path, model, &optimizer, meta_json(at_epoch, at_batch), cuda_index);
+    };
+
+    StopSignals signals;
+    using Clock = std::chrono::steady_clock;
+    auto last_ckpt = Clock::now();
+    model->train();
+    for (; epoch < o.epochs; ++epoch) {
+        const std::vector<int64_t> order =
+            epoch_order(split.train, static_cast<uint64_t>(o.seed), epoch);
+        bar.start_epoch(epoch, o.epochs, batches_per_epoch, first_batch);
+        const auto epoch_start = Clock::now();
+        for (int64_t b = first_batch; b < batches_per_epoch; ++b) {
+            const auto t0 = Clock::now();
+            set_lr(optimizer, cosine_lr(o.lr, step, total_steps));
+            const Batch batch =
+                make_batch(data.train, s.info, order.data() + b * o.batch_size, o.batch_size,
+                           s.info.augment,
+                           mix_seed(static_cast<uint64_t>(o.seed), static_cast<uint64_t>(epoch) + 1,
+                                    static_cast<uint64_t>(b)));
+            const torch::Tensor x = batch.images.to(s.device), y = batch.labels.to(s.device);
+            // Counting non-zeros costs about as much as the penalty's forward pass, so the
+            // training densities are sampled on every kDensityEvery-th batch.
+            const bool sample = b % kDensityEvery == 0;
+            const StepTensors st = train_step(model, optimizer, penalty, x, y,
+                                              sample ? count_layers : std::vector<bool>());
+            const torch::Tensor host =
+                (sample ? torch::cat({st.stats, st.nonzero}) : st.stats).to(torch::kCPU);
+            const double* v = host.data_ptr<double>();
+            if (!std::isfinite(v[0])) {
+                std::ostringstream msg;
+                msg << "non-finite loss (" << v[0] << ") at epoch " << epoch + 1 << ", batch "
+                    << b + 1 << " (step " << step + 1 << "): cross-entropy " << v[1]
+                    << ", L1 term " << v[2] << ", Hoyer term " << v[3]
+                    << "; stopped without saving, ";
+                if (fs::exists(ckpt_path))
+                    msg << "the last good checkpoint is " << ckpt_path;
+                else
+                    msg << "no checkpoint was written yet";
+                msg << " (try a lower --lr or lambda)";
+                bar.end_line();
+                return {TrainStatus::kDiverged, msg.str()};
+            }
+            sums.loss += v[0] * o.batch_size;
+            sums.ce += v[1] * o.batch_size;
+            sums.l1 += v[2] * o.batch_size;
+            sums.hoyer += v[3] * o.batch_size;
+            sums.correct += v[4];
+            sums.images += static_cast<double>(o.batch_size);
+            if (sample) {
+                sums.density_images += static_cast<double>(o.batch_size);
+                for (size_t l = 0; l < num_layers; ++l) sums.nonzero[l] += v[5 + l];
+            }
+            ++sums.batches;
+            ++step;
+            train_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+            bar.update(b + 1, sums.loss / sums.images, sums.correct / sums.images,
+                       mean_sparse_density(layers, densities(sums, layers)));
+
+            if (g_interrupt_after_steps > 0 && --g_interrupt_after_steps == 0)
+                g_stop_signal = SIGINT;
+            if (g_stop_signal != 0) {
+                checkpoint(epoch, b + 1);
+                const int sig = g_stop_signal;
+                bar.end_line();
+                return {TrainStatus::kInterrupted,
+                        std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                            ": checkpoint saved at epoch " + std::to_string(epoch + 1) +
+                            ", batch " + std::to_string(b + 1) + " in " + ckpt_path +
+                            "; continue with --resume"};
+            }
+            if (std::chrono::duration<double>(Clock::now() - last_ckpt).count() >
+                    60.0 * o.checkpoint_minutes &&
+                b + 1 < batches_per_epoch) {
+                checkpoint(epoch, b + 1);
+                last_ckpt = Clock::now();
+            }
+        }
+
+        const EvalResult val = evaluate(model, data.train, s.info, split.val, o.batch_size,
+                                         o.limit_eval_batches, s.device);
+        const std::vector<double> train_density = densities(sums, layers);
+        const double n = std::max(1.0, sums.images);
+        json layer_log = json::array();
+        for (size_t l = 0; l < num_layers; ++l)
+            layer_log.push_back({{"index", layers[l].index},
+                                 {"name", layers[l].name},
+                                 {"train_density", count_layers[l] ? json(train_density[l])
+                                                                   : json(nullptr)},
+                                 {"val_density", val.density.empty() ? 0.0 : val.density[l]}});
+        const json line = {
+            {"epoch", epoch + 1},
+            {"step", step},
+            {"lr_end", cosine_lr(o.lr, step, total_steps)},
+            {"seconds", std::chrono::duration<double>(Clock::now() - epoch_start).count()},
+            {"train",
+             {{"loss", sums.loss / n},
+              {"ce", sums.ce / n},
+              {"penalty", (sums.l1 + sums.hoyer) / n},
+              {"l1", sums.l1 / n},
+              {"hoyer", sums.hoyer / n},
+              {"accuracy", sums.correct / n},
+              {"images", sums.images},
+              {"density_images", sums.density_images},
+              {"mean_density", mean_sparse_density(layers, train_density)}}},
+            {"val",
+             {{"loss", val.loss},
+              {"accuracy", val.accuracy},
+              {"images", val.images},
+              {"mean_density", mean_sparse_density(layers, val.density)}}},
+            {"layers", layer_log}};
+        std::ostringstream tail;
+        tail << "val acc " << std::fixed;
+        tail.precision(2);
+        tail << 100.0 * val.accuracy << "%, val density ";
+        tail.precision(3);
+        tail << mean_sparse_density(layers, val.density);
+        bar.finish(tail.str());
+        // Log first, then the checkpoint: a kill between the two leaves a line that a resume
+        // (which restarts from the previous checkpoint) trims away.
+        append_line(log_path, line);
+        sums = EpochSums();
+        sums.nonzero.assign(num_layers, 0.0);
+        first_batch = 0;
+        checkpoint(epoch + 1, 0);
+        last_ckpt = Clock::now();
+    }
+    if (!fs::exists(ckpt_path)) checkpoint(epoch, 0);  // --epochs 0: the evaluated model
+
+    const EvalResult test = evaluate(model, data.test, s.info, test_idx, o.batch_size,
+                                     o.limit_eval_batches, s.device);
+    json summary;
+    summary["schema"] = "actsparse.summary/1";
+    summary["network"] = s.net.name;
+    summary["width"] = o.width;
+    summary["dataset"] = o.dataset;
+    summary["method"] = o.method;
+    summary["run"] = o.out;
+    summary["epochs"] = o.epochs;
+    summary["steps"] = step;
+    summary["train_seconds"] = train_seconds;
+    summary["test"] = eval_json(test, layers);
+    if (s.calib)
+        summary["predicted"] =
+            predicted_costs(*s.calib, test.density,
+                            s.baseline_density.empty() ? nullptr : &s.baseline_density,
+                            o.baseline_run);
+    else
+        summary["predicted"] = nullptr;
+    core::write_file_atomic(summary_path, summary.dump(2) + "\n");
+
+    std::ostringstream msg;
+    msg.precision(4);
+    msg << o.out << ": test accuracy " << 100.0 * test.accuracy << "%, mean density "
+        << mean_sparse_density(layers, test.density);
+    if (s.calib) {
+        const auto& p = summary["predicted"];
+        if (p.contains("energy_ratio") && p["energy_ratio"].is_number())
+            msg << ", energy " << 100.0 * p["energy_ratio"].get<double>() << "% of baseline, "
+                << "speedup " << p["speedup"].get<double>() << "x";
+        else
+            msg << ", predicted energy " << p["energy_pj"].get<double>() / 1e6 << " uJ, "
+                << p["cycles"].get<double>() << " cycles";
+    }
+    return {TrainStatus::kCompleted, msg.str()};
+}
+
+}  // namespace actsparse::trainer
