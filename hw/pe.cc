@@ -121,6 +121,15 @@ void Pe::begin_column() {
     load_c_ = 0;
 }
 
+void Pe::pad_column() {
+    const int64_t sl = slot(load_col_);
+    for (int64_t c = 0; c < cfg_.q; ++c) {
+        ifmap_spad_[c * cfg_.s + sl] = 0;
+        ifmap_zero_[c * cfg_.s + sl] = 1;
+    }
+    ++load_col_;
+}
+
 void Pe::start_compute() {
     cc_ = 0;
     cs_ = 0;
@@ -281,42 +290,52 @@ int64_t Pe::step(int64_t t, PeActivity& act) {
                 }
                 start_pass();
                 continue;
-            case State::kFilterLoad:
-                if (!filter_in_.can_pop(t)) return blocked(act);
-                filter_spad_[loaded_] = filter_in_.pop(t);
-                ++stats_.filter_spad_writes;
-                if (++loaded_ == filter_words_) state_ = State::kColumnStart;
-                return busy(t, act);
+            case State::kFilterLoad: {
+                // One word per cycle; in fast mode every word already visible at its cycle.
+                int64_t n = 0;
+                while (loaded_ < filter_words_ && filter_in_.can_pop(t + n)) {
+                    filter_spad_[loaded_++] = filter_in_.pop(t + n);
+                    ++n;
+                    if (!fast_) break;
+                }
+                if (n == 0) return blocked(act);
+                stats_.filter_spad_writes += n;
+                if (loaded_ == filter_words_) state_ = State::kColumnStart;
+                return busy(t, n, act);
+            }
             case State::kColumnStart:
                 begin_column();
                 state_ = State::kIfmapLoad;
                 continue;
             case State::kIfmapLoad: {
                 // Padding columns never cross the NoC: the PE flags them zero itself.
-                while (load_col_ < load_end_ && !column_real(load_col_)) {
-                    const int64_t sl = slot(load_col_);
-                    for (int64_t c = 0; c < cfg_.q; ++c) {
-                        ifmap_spad_[c * cfg_.s + sl] = 0;
-                        ifmap_zero_[c * cfg_.s + sl] = 1;
-                    }
-                    ++load_col_;
-                }
+                while (load_col_ < load_end_ && !column_real(load_col_)) pad_column();
                 if (load_col_ == load_end_) {
                     start_compute();
                     continue;
                 }
-                if (!ifmap_in_.can_pop(t)) return blocked(act);
-                const int16_t v = ifmap_in_.pop(t);
-                if (load_c_ == 0) load_slot_ = slot(load_col_);
-                const int64_t entry = load_c_ * cfg_.s + load_slot_;
-                ifmap_spad_[entry] = v;
-                ifmap_zero_[entry] = v == 0 ? 1 : 0;  // the zero detector
-                ++stats_.ifmap_spad_writes;
-                if (++load_c_ == cfg_.q) {
-                    load_c_ = 0;
-                    ++load_col_;
+                // One word per cycle; in fast mode every word already visible at its cycle.
+                int64_t n = 0;
+                while (load_col_ < load_end_ && ifmap_in_.can_pop(t + n)) {
+                    const int16_t v = ifmap_in_.pop(t + n);
+                    if (load_c_ == 0) load_slot_ = slot(load_col_);
+                    const int64_t entry = load_c_ * cfg_.s + load_slot_;
+                    ifmap_spad_[entry] = v;
+                    ifmap_zero_[entry] = v == 0 ? 1 : 0;  // the zero detector
+                    ++n;
+                    if (++load_c_ == cfg_.q) {
+                        load_c_ = 0;
+                        ++load_col_;
+                        if (!fast_) break;
+                        // Padding columns between real ones cost no cycle.
+                        while (load_col_ < load_end_ && !column_real(load_col_)) pad_column();
+                    } else if (!fast_) {
+                        break;
+                    }
                 }
-                return busy(t, act);
+                if (n == 0) return blocked(act);
+                stats_.ifmap_spad_writes += n;
+                return busy(t, n, act);
             }
             case State::kCompute: {
                 if (fast_) {
@@ -349,15 +368,21 @@ int64_t Pe::step(int64_t t, PeActivity& act) {
                 retire(t);
                 return busy(t, act);
             case State::kAccumulate: {
-                if (cfg_.psum_in && !psum_in_.can_pop(t)) return blocked(act);
-                if (psum_dest_->room(t) < 1) return blocked(act);
-                int64_t v = psum_spad_[acc_f_];
-                ++stats_.psum_spad_reads;
-                if (cfg_.psum_in) v += psum_in_.pop(t);
-                psum_dest_->push(t, v);
-                if (cfg_.psum_to_link) ++stats_.psum_link_words;
-                if (++acc_f_ == cfg_.p) next_column();
-                return busy(t, act);
+                // One psum per cycle; in fast mode as long as each has its input and room.
+                int64_t n = 0;
+                while (acc_f_ < cfg_.p && (!cfg_.psum_in || psum_in_.can_pop(t + n)) &&
+                       psum_dest_->room(t + n) >= 1) {
+                    int64_t v = psum_spad_[acc_f_++];
+                    if (cfg_.psum_in) v += psum_in_.pop(t + n);
+                    psum_dest_->push(t + n, v);
+                    ++n;
+                    if (!fast_) break;
+                }
+                if (n == 0) return blocked(act);
+                stats_.psum_spad_reads += n;
+                if (cfg_.psum_to_link) stats_.psum_link_words += n;
+                if (acc_f_ == cfg_.p) next_column();
+                return busy(t, n, act);
             }
         }
     }

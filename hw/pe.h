@@ -139,6 +139,7 @@ class Pe {
 
     void start_pass();
     void begin_column();
+    void pad_column();  ///< flags padding column load_col_ zero (no NoC word, no cycle)
     void start_compute();
     void next_entry();  ///< advances the compute cursor to the next (channel, column) entry
     void next_column();
@@ -156,11 +157,13 @@ class Pe {
     /// a load, MAC slot, drain or accumulate, the whole compute phase in fast mode, 0 when
     /// blocked on a FIFO (act = kStall, nothing counted) or idle.
     int64_t step(int64_t t, PeActivity& act);
-    int64_t busy(int64_t t, PeActivity& act) {
-        ++stats_.pe_busy_cycles;
-        last_active_ = t;
+    int64_t busy(int64_t t, PeActivity& act) { return busy(t, 1, act); }
+    /// n busy cycles starting at t.
+    int64_t busy(int64_t t, int64_t n, PeActivity& act) {
+        stats_.pe_busy_cycles += n;
+        last_active_ = t + n - 1;
         act = PeActivity::kBusy;
-        return 1;
+        return n;
     }
     static int64_t blocked(PeActivity& act) {
         act = PeActivity::kStall;
