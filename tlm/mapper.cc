@@ -2,12 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/error.h"
+#include "tlm/energy.h"
 
 namespace actsparse::tlm {
+
+void add_array_counts(const hw::ArrayStats& s, Accesses& a);  // tlm/array_counts.cc
+
 namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -25,12 +30,30 @@ std::vector<int64_t> ladder(int64_t limit, int64_t step = 1) {
 // zero run longer than 31 costs one pair): the estimate the mapper ranks with.
 double rlc_ratio(double d) { return 4.0 / 3.0 * (d + (1.0 - d) / 32.0); }
 
-// The array's share of a chunk, from the pass plan's sizes (hw::tiling).
+// The array's share of a chunk: hw's analytical estimate of its counters (exact on dense
+// data except cycles), priced with the same counter-to-energy path as a simulation.
 struct ArrayCost {
     double energy = 0, cycles = 0;
 };
 ArrayCost array_cost(const core::LayerShape& s, const hw::Mapping& m, const core::ArchConfig& a,
                      double d) {
+    const hw::ArrayEstimate x = hw::estimate_layer(s, m, a, d);
+    hw::ArrayStats rounded;
+#define ACTSPARSE_ROUND_STAT(name, doc) rounded.name = std::llround(x.name);
+    ACTSPARSE_ARRAY_STATS_FIELDS(ACTSPARSE_ROUND_STAT)
+#undef ACTSPARSE_ROUND_STAT
+    Accesses acc;
+    add_array_counts(rounded, acc);
+    return {energy_of(acc, a.energy).total(), x.cycles};
+}
+
+// A rough array cost from the pass plan's sizes (hw::tiling), cheap enough to rank every
+// candidate; the shortlist it keeps is re-ranked with hw's estimate.
+struct RoughCost {
+    double energy = 0, cycles = 0;
+};
+RoughCost rough_array_cost(const core::LayerShape& s, const hw::Mapping& m,
+                           const core::ArchConfig& a, double d) {
     const hw::Tiling t = hw::tiling(s, m);
     const double passes = static_cast<double>(t.passes());
     const double dense = static_cast<double>(s.macs());
@@ -42,7 +65,7 @@ ArrayCost array_cost(const core::LayerShape& s, const hw::Mapping& m, const core
     const double filter_sent = passes * m.p * m.t * m.q * m.r * m.filter_rows * m.filter_cols;
     const double psum_io = passes * m.n * m.p * m.t * m.e * s.Q;
     const auto& e = a.energy;
-    ArrayCost c;
+    RoughCost c;
     c.energy = dense * live *
                    (e.mac_pj + e.filter_spad_read_pj + e.psum_spad_read_pj + e.psum_spad_write_pj) +
                (none ? 0.0 : dense * (1 - d) * e.mac_gated_pj * (skip ? 0 : 1)) +
@@ -159,14 +182,27 @@ std::optional<std::string> check_layer_mapping(const core::LayerShape& s, const 
     return std::nullopt;
 }
 
-Estimate estimate(const core::LayerShape& s, const LayerMapping& m, const core::ArchConfig& a,
-                  double density) {
+namespace {
+// The array cost of one chunk shape under one array mapping, memoised: a tiling search
+// visits the same chunk shapes many times.
+using ArrayCostCache = std::map<std::string, ArrayCost>;
+ArrayCost cached_array_cost(const core::LayerShape& sub, const hw::Mapping& m,
+                            const core::ArchConfig& a, double d, ArrayCostCache* cache) {
+    if (!cache) return array_cost(sub, m, a, d);
+    const std::string key = sub.to_spec() + "|" + hw::to_string(m);
+    auto it = cache->find(key);
+    if (it == cache->end()) it = cache->emplace(key, array_cost(sub, m, a, d)).first;
+    return it->second;
+}
+
+Estimate estimate_cached(const core::LayerShape& s, const LayerMapping& m,
+                         const core::ArchConfig& a, double density, ArrayCostCache* cache) {
     const GlbTiling& t = m.glb;
     const core::LayerShape sub = chunk_shape(s, t);
     const double chunks =
         static_cast<double>(ceil_div(s.N, t.n) * ceil_div(s.G, t.g) * ceil_div(s.P, t.rows) *
                             ceil_div(s.m_per_group(), t.m) * ceil_div(s.c_per_group(), t.c));
-    const ArrayCost ac = array_cost(sub, m.array, a, density);
+    const ArrayCost ac = cached_array_cost(sub, m.array, a, density, cache);
     const Footprint f = footprint(s, t, a);
     const int64_t mb = ceil_div(s.m_per_group(), t.m), cb = ceil_div(s.c_per_group(), t.c);
     // Ifmap chunks are reloaded per filter block unless one chunk holds every channel.
@@ -192,29 +228,42 @@ Estimate estimate(const core::LayerShape& s, const LayerMapping& m, const core::
     return e;
 }
 
+}  // namespace
+
+Estimate estimate(const core::LayerShape& s, const LayerMapping& m, const core::ArchConfig& a,
+                  double density) {
+    return estimate_cached(s, m, a, density, nullptr);
+}
+
 MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, Objective obj,
                           double density) {
     MapperResult best;
     int64_t considered = 0;
     std::vector<hw::Mapping> arrays = array_candidates(s, a, considered);
-    // The GLB tiling search runs for the few array mappings the array alone ranks best.
-    constexpr size_t kArrayShortlist = 8;
-    std::vector<std::pair<double, size_t>> ranked;
-    for (size_t i = 0; i < arrays.size(); ++i) {
-        const ArrayCost c = array_cost(s, arrays[i], a, density);
-        ranked.emplace_back(obj == Objective::kCycles ? c.cycles
-                            : obj == Objective::kEdp  ? c.cycles * c.energy
-                                                      : c.energy,
-                            i);
-    }
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const auto& x, const auto& y) { return x.first < y.first; });
-    std::vector<hw::Mapping> shortlist;
-    for (size_t i = 0; i < std::min(kArrayShortlist, ranked.size()); ++i)
-        shortlist.push_back(arrays[ranked[i].second]);
-    arrays.swap(shortlist);
+    // Two stages: a rough cost ranks every candidate, hw's estimate re-ranks the best few
+    // dozen, and the GLB tiling search runs for the best eight of those.
+    constexpr size_t kRoughShortlist = 48, kArrayShortlist = 8;
+    auto rank = [&](auto cost_of, size_t keep) {
+        std::vector<std::pair<double, size_t>> ranked;
+        for (size_t i = 0; i < arrays.size(); ++i) {
+            const auto c = cost_of(arrays[i]);
+            ranked.emplace_back(obj == Objective::kCycles ? c.cycles
+                                : obj == Objective::kEdp  ? c.cycles * c.energy
+                                                          : c.energy,
+                                i);
+        }
+        std::stable_sort(ranked.begin(), ranked.end(),
+                         [](const auto& x, const auto& y) { return x.first < y.first; });
+        std::vector<hw::Mapping> kept;
+        for (size_t i = 0; i < std::min(keep, ranked.size()); ++i)
+            kept.push_back(arrays[ranked[i].second]);
+        arrays.swap(kept);
+    };
+    rank([&](const hw::Mapping& m) { return rough_array_cost(s, m, a, density); }, kRoughShortlist);
+    rank([&](const hw::Mapping& m) { return array_cost(s, m, a, density); }, kArrayShortlist);
     bool found = false;
     double best_score = 0;
+    ArrayCostCache cache;
     for (const hw::Mapping& am : arrays) {
         const int64_t pt = std::min(am.p * am.t, s.m_per_group());
         const int64_t qr = std::min(am.q * am.r, s.c_per_group());
@@ -229,7 +278,7 @@ MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, 
                             const core::LayerShape sub = chunk_shape(s, lm.glb);
                             if (hw::check_mapping(sub, am, a)) continue;
                             ++best.valid;
-                            const Estimate e = estimate(s, lm, a, density);
+                            const Estimate e = estimate_cached(s, lm, a, density, &cache);
                             const double sc = score(e, obj);
                             if (!found || sc < best_score) {
                                 found = true;
@@ -242,7 +291,7 @@ MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, 
     best.considered = considered;
     if (!found)
         throw core::InputError("--arch", "no mapping of layer " + s.to_spec() +
-                                           " fits the scratchpads and the global buffer");
+                                             " fits the scratchpads and the global buffer");
     return best;
 }
 
