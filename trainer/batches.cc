@@ -43,8 +43,8 @@ Batch make_batch(const ImageSet& set, const DatasetInfo& info, const int64_t* id
                     for (int64_t ch = 0; ch < c; ++ch) px[ch] = pad_value[ch];
                 } else {
                     for (int64_t ch = 0; ch < c; ++ch)
-                        px[ch] = static_cast<float>(src[(ch * h + sy) * w + sx]) * scale[ch] +
-                                 shift[ch];
+                        px[ch] =
+                            static_cast<float>(src[(ch * h + sy) * w + sx]) * scale[ch] + shift[ch];
                 }
             }
         }

@@ -40,17 +40,16 @@ void load_module_checked(torch::nn::Module& m, torch::serialize::InputArchive& a
     for (const auto& c : m.named_children()) {
         torch::serialize::InputArchive sub;
         if (!a.try_read(c.key(), sub))
-            throw core::InputError(where, "no module " + prefix + c.key() +
-                                              " (a checkpoint of another network?)");
+            throw core::InputError(
+                where, "no module " + prefix + c.key() + " (a checkpoint of another network?)");
         load_module_checked(*c.value(), sub, prefix + c.key() + ".", where);
     }
 }
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, GraphNet& model,
-                     torch::optim::Optimizer* optimizer, const nlohmann::json& meta,
-                     int cuda_device) {
+void save_checkpoint(const std::string& path, GraphNet& model, torch::optim::Optimizer* optimizer,
+                     const nlohmann::json& meta, int cuda_device) {
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive model_archive;
     model->save(model_archive);
@@ -76,7 +75,8 @@ void save_checkpoint(const std::string& path, GraphNet& model,
         archive.save_to(tmp);
     } catch (const c10::Error& e) {
         std::remove(tmp.c_str());
-        throw core::InputError(path, std::string("cannot write checkpoint: ") + e.what_without_backtrace());
+        throw core::InputError(
+            path, std::string("cannot write checkpoint: ") + e.what_without_backtrace());
     }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
         std::remove(tmp.c_str());
@@ -86,16 +86,15 @@ void save_checkpoint(const std::string& path, GraphNet& model,
 
 namespace {
 
-torch::serialize::InputArchive open_archive(const std::string& path,
-                                            const torch::Device& device) {
+torch::serialize::InputArchive open_archive(const std::string& path, const torch::Device& device) {
     if (!std::filesystem::is_regular_file(path))
         throw core::InputError(path, "no such checkpoint file");
     torch::serialize::InputArchive archive;
     try {
         archive.load_from(path, device);
     } catch (const c10::Error& e) {
-        throw core::InputError(path, std::string("not a readable checkpoint: ") +
-                                         e.what_without_backtrace());
+        throw core::InputError(
+            path, std::string("not a readable checkpoint: ") + e.what_without_backtrace());
     }
     return archive;
 }
@@ -136,8 +135,8 @@ nlohmann::json load_checkpoint(const std::string& path, GraphNet& model,
         try {
             optimizer->load(opt_archive);
         } catch (const c10::Error& e) {
-            throw core::InputError(path, std::string("optimizer state does not fit: ") +
-                                             e.what_without_backtrace());
+            throw core::InputError(
+                path, std::string("optimizer state does not fit: ") + e.what_without_backtrace());
         }
     }
     if (restore_rng) {

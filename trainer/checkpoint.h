@@ -17,9 +17,8 @@ namespace actsparse::trainer {
 
 /// Saves atomically. `optimizer` may be null. `cuda_device` >= 0 also saves that CUDA
 /// device's generator state.
-void save_checkpoint(const std::string& path, GraphNet& model,
-                     torch::optim::Optimizer* optimizer, const nlohmann::json& meta,
-                     int cuda_device = -1);
+void save_checkpoint(const std::string& path, GraphNet& model, torch::optim::Optimizer* optimizer,
+                     const nlohmann::json& meta, int cuda_device = -1);
 
 /// The meta JSON of a checkpoint (InputError naming the path when unreadable).
 nlohmann::json read_checkpoint_meta(const std::string& path);

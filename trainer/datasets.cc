@@ -61,7 +61,8 @@ const char* to_string(DatasetKind d) {
 }
 
 DatasetKind parse_dataset(const std::string& text, const std::string& where) {
-    for (DatasetKind d : {DatasetKind::kFashionMnist, DatasetKind::kCifar10, DatasetKind::kCifar100})
+    for (DatasetKind d :
+         {DatasetKind::kFashionMnist, DatasetKind::kCifar10, DatasetKind::kCifar100})
         if (text == to_string(d)) return d;
     throw core::InputError(where,
                            "unknown dataset '" + text + "' (fashion-mnist, cifar10, cifar100)");
@@ -75,12 +76,11 @@ DatasetInfo dataset_info(DatasetKind d) {
             i = {1, 28, 28, 10, {0.2860f}, {0.3530f}, false, "/usr/share/datasets/fashion-mnist"};
             break;
         case DatasetKind::kCifar10:
-            i = {3, 32, 32, 10, {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}, true,
-                 ""};
+            i = {3, 32, 32, 10, {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}, true, ""};
             break;
         case DatasetKind::kCifar100:
-            i = {3, 32, 32, 100, {0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}, true,
-                 ""};
+            i = {3,    32, 32, 100, {0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f},
+                 true, ""};
             break;
     }
     return i;
@@ -129,8 +129,8 @@ ImageSet read_cifar_bin(const std::vector<std::string>& paths, int label_bytes) 
         const std::string b = core::read_file(path);
         if (b.empty() || b.size() % record != 0)
             throw core::InputError(path, "size " + std::to_string(b.size()) +
-                                             " is not a multiple of the " +
-                                             std::to_string(record) + "-byte CIFAR record");
+                                             " is not a multiple of the " + std::to_string(record) +
+                                             "-byte CIFAR record");
         const int64_t n = static_cast<int64_t>(b.size()) / record;
         s.pixels.reserve(s.pixels.size() + n * kPixels);
         for (int64_t i = 0; i < n; ++i) {
@@ -169,8 +169,8 @@ DatasetFiles load_dataset(DatasetKind kind, const std::string& dir_arg) {
             for (int i = 1; i <= 5; ++i) {
                 const std::string p = find_file(base, {"data_batch_" + std::to_string(i) + ".bin"});
                 if (p.empty())
-                    throw core::InputError("--data", base.string() + ": no data_batch_" +
-                                                         std::to_string(i) + ".bin");
+                    throw core::InputError(
+                        "--data", base.string() + ": no data_batch_" + std::to_string(i) + ".bin");
                 train_files.push_back(p);
             }
             test_file = find_file(base, {"test_batch.bin"});
@@ -181,7 +181,8 @@ DatasetFiles load_dataset(DatasetKind kind, const std::string& dir_arg) {
             if (p.empty()) throw core::InputError("--data", base.string() + ": no train.bin");
             train_files.push_back(p);
             test_file = find_file(base, {"test.bin"});
-            if (test_file.empty()) throw core::InputError("--data", base.string() + ": no test.bin");
+            if (test_file.empty())
+                throw core::InputError("--data", base.string() + ": no test.bin");
         }
         const int label_bytes = c10 ? 1 : 2;
         out.train = read_cifar_bin(train_files, label_bytes);
@@ -189,10 +190,9 @@ DatasetFiles load_dataset(DatasetKind kind, const std::string& dir_arg) {
     }
     for (const ImageSet* s : {&out.train, &out.test}) {
         if (s->channels != info.channels || s->height != info.height || s->width != info.width)
-            throw core::InputError("--data", dir + ": images are not " +
-                                                 std::to_string(info.channels) + "x" +
-                                                 std::to_string(info.height) + "x" +
-                                                 std::to_string(info.width));
+            throw core::InputError(
+                "--data", dir + ": images are not " + std::to_string(info.channels) + "x" +
+                              std::to_string(info.height) + "x" + std::to_string(info.width));
         for (int64_t l : s->labels)
             if (l < 0 || l >= info.num_classes)
                 throw core::InputError("--data", dir + ": label " + std::to_string(l) +

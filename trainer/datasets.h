@@ -37,7 +37,7 @@ struct DatasetInfo {
     int64_t num_classes = 0;
     std::array<float, 3> mean{};  ///< first `channels` used
     std::array<float, 3> std{};
-    bool augment = false;  ///< random crop (4-pixel zero padding) + horizontal flip
+    bool augment = false;     ///< random crop (4-pixel zero padding) + horizontal flip
     std::string default_dir;  ///< where the files are when --data is not given
 };
 DatasetInfo dataset_info(DatasetKind d);
@@ -72,7 +72,7 @@ Split split_train_val(int64_t size, double val_fraction, uint64_t seed);
 /// SplitMix64: a small, portable generator (the same sequence on every platform and
 /// standard library), used for data order, splits and augmentation so resumes reproduce.
 class SplitMix64 {
-public:
+  public:
     explicit SplitMix64(uint64_t seed) : state_(seed) {}
     uint64_t next() {
         uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
@@ -83,7 +83,7 @@ public:
     /// Uniform in [0, n) (n > 0; the modulo bias is below 2^-40 for our sizes).
     uint64_t below(uint64_t n) { return next() % n; }
 
-private:
+  private:
     uint64_t state_;
 };
 
@@ -91,7 +91,6 @@ private:
 uint64_t mix_seed(uint64_t a, uint64_t b, uint64_t c = 0);
 
 /// The order of `indices` for one epoch: a shuffle seeded by (seed, epoch).
-std::vector<int64_t> epoch_order(const std::vector<int64_t>& indices, uint64_t seed,
-                                 int64_t epoch);
+std::vector<int64_t> epoch_order(const std::vector<int64_t>& indices, uint64_t seed, int64_t epoch);
 
 }  // namespace actsparse::trainer

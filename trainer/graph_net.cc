@@ -14,8 +14,8 @@ std::string module_name(const std::string& op_name) {
 namespace {
 
 [[noreturn]] void bad_graph(const core::Network& net, size_t op, const std::string& what) {
-    core::model_bug("trainer::GraphNet",
-                    net.name + " op " + std::to_string(op) + " (" + net.ops[op].name + "): " + what);
+    core::model_bug("trainer::GraphNet", net.name + " op " + std::to_string(op) + " (" +
+                                             net.ops[op].name + "): " + what);
 }
 
 }  // namespace
@@ -69,15 +69,14 @@ GraphNetImpl::GraphNetImpl(const core::Network& net) : net_(net), layers_(net.co
                     name, torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(op.channels)));
                 modules_[i] = torch::nn::AnyModule(bn);
                 const int src = op.inputs[0];
-                if (conv_of_op_[src] >= 0 && consumers[src] == 1)
-                    bn_after_[conv_of_op_[src]] = bn;
+                if (conv_of_op_[src] >= 0 && consumers[src] == 1) bn_after_[conv_of_op_[src]] = bn;
                 break;
             }
             case core::OpKind::kLinear: {
                 const auto& in = net_.ops[op.inputs[0]];
                 auto fc = register_module(
-                    name, torch::nn::Linear(torch::nn::LinearOptions(in.numel(), op.channels)
-                                                .bias(op.bias)));
+                    name, torch::nn::Linear(
+                              torch::nn::LinearOptions(in.numel(), op.channels).bias(op.bias)));
                 modules_[i] = torch::nn::AnyModule(fc);
                 break;
             }
@@ -103,12 +102,10 @@ ForwardOutput GraphNetImpl::forward_capture(const torch::Tensor& x,
     if (capture.size() != layers_.size())
         core::model_bug("trainer::GraphNet", "capture list does not match the conv layers");
     const auto& in = net_.ops[0];
-    if (x.dim() != 4 || x.size(1) != in.channels || x.size(2) != in.height ||
-        x.size(3) != in.width)
-        core::model_bug("trainer::GraphNet", net_.name + ": input of shape " +
-                                                 c10::str(x.sizes()) + " is not [N, " +
-                                                 std::to_string(in.channels) + ", " +
-                                                 std::to_string(in.height) + ", " +
+    if (x.dim() != 4 || x.size(1) != in.channels || x.size(2) != in.height || x.size(3) != in.width)
+        core::model_bug("trainer::GraphNet", net_.name + ": input of shape " + c10::str(x.sizes()) +
+                                                 " is not [N, " + std::to_string(in.channels) +
+                                                 ", " + std::to_string(in.height) + ", " +
                                                  std::to_string(in.width) + "]");
     const size_t n = net_.ops.size();
     ForwardOutput out;

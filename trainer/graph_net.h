@@ -26,7 +26,7 @@ struct ForwardOutput {
 using ConvInputTap = std::function<torch::Tensor(int conv_index, const torch::Tensor& x)>;
 
 class GraphNetImpl : public torch::nn::Module {
-public:
+  public:
     explicit GraphNetImpl(const core::Network& net);
 
     /// Logits [N, num_classes] of images [N, C, H, W].
@@ -51,11 +51,11 @@ public:
     /// Converts 4-d parameters to channels_last (a no-op for their values).
     void to_channels_last();
 
-private:
+  private:
     core::Network net_;
     std::vector<core::ConvLayer> layers_;
-    std::vector<int> conv_of_op_;  ///< op -> conv layer index, or -1
-    std::vector<int> last_use_;    ///< op -> last op that reads it
+    std::vector<int> conv_of_op_;                ///< op -> conv layer index, or -1
+    std::vector<int> last_use_;                  ///< op -> last op that reads it
     std::vector<torch::nn::AnyModule> modules_;  ///< per op; empty for parameter-free ops
     std::vector<torch::nn::Conv2d> convs_;
     std::vector<torch::nn::BatchNorm2d> bn_after_;

@@ -49,21 +49,21 @@ class ActivationPenalty;
 /// captured conv input and feeds the conv what it returns (the same data, routed through the
 /// penalty's autograd node so its gradient joins the conv's in one pass).
 class PenaltyRecorder {
-public:
+  public:
     explicit PenaltyRecorder(const ActivationPenalty& penalty);
     /// The tap: x itself for layers without a penalty.
     torch::Tensor operator()(int conv_index, const torch::Tensor& x);
     /// The penalty of the taps so far.
     PenaltyValue value() const;
 
-private:
+  private:
     const ActivationPenalty& penalty_;
-    std::map<int, int> index_;  ///< conv index -> plan entry
-    torch::Tensor total_, l1_, hoyer_, zero_;
+    std::map<int, int> index_;                       ///< conv index -> plan entry
+    std::vector<torch::Tensor> terms_, l1_, hoyer_;  ///< per tapped layer, scalars
 };
 
 class ActivationPenalty {
-public:
+  public:
     /// `plan` from plan_penalty; `num_conv_layers` is the network's conv layer count.
     ActivationPenalty(std::vector<LayerPenalty> plan, int num_conv_layers);
 
@@ -77,7 +77,7 @@ public:
     /// inputs must be non-negative (they are: see ConvLayer::input_sparse).
     PenaltyValue operator()(const std::vector<torch::Tensor>& conv_inputs) const;
 
-private:
+  private:
     std::vector<LayerPenalty> plan_;
     std::vector<bool> needs_;
 };

@@ -160,9 +160,9 @@ std::vector<LayerPenalty> plan_penalty(const std::vector<core::ConvLayer>& layer
         }
         if (o.lambda1) {
             if (!method_uses_l1(s.method))
-                throw core::InputError(where + ".lambda1", std::string("method ") +
-                                                               to_string(s.method) +
-                                                               " has no L1 term");
+                throw core::InputError(
+                    where + ".lambda1",
+                    std::string("method ") + to_string(s.method) + " has no L1 term");
             target->lambda1 = *o.lambda1;
         }
         if (o.lambda2) target->lambda2 = *o.lambda2;

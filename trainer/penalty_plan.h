@@ -21,10 +21,10 @@
 namespace actsparse::trainer {
 
 enum class Method {
-    kBaseline,            ///< no penalty
-    kSparsityTargeting,   ///< Hoyer on every sparse-input layer, w_l = 1 (Kurtz et al. 2020)
-    kProposedHoyer,       ///< cost-weighted Hoyer
-    kProposedHybrid,      ///< cost-weighted L1 + Hoyer (the paper's method)
+    kBaseline,           ///< no penalty
+    kSparsityTargeting,  ///< Hoyer on every sparse-input layer, w_l = 1 (Kurtz et al. 2020)
+    kProposedHoyer,      ///< cost-weighted Hoyer
+    kProposedHybrid,     ///< cost-weighted L1 + Hoyer (the paper's method)
 };
 /// "baseline", "sparsity-targeting", "proposed-hoyer", "proposed-hybrid".
 const char* to_string(Method m);

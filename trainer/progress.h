@@ -9,7 +9,7 @@
 namespace actsparse::trainer {
 
 class ProgressBar {
-public:
+  public:
     explicit ProgressBar(bool enabled);
     /// A new epoch of `total` batches, `first` of them already done (a resumed epoch).
     void start_epoch(int64_t epoch, int64_t epochs, int64_t total, int64_t first);
@@ -22,7 +22,7 @@ public:
     /// Ends a partly drawn bar line (before the run stops mid-epoch).
     void end_line();
 
-private:
+  private:
     void draw(bool final_line);
     using Clock = std::chrono::steady_clock;
     bool enabled_;

@@ -22,9 +22,9 @@ std::vector<double> read_run_densities(const std::string& run_dir, const core::N
     const auto& layers = j["test"]["layers"];
     const auto conv = net.conv_layers(1);
     if (layers.size() != conv.size())
-        throw core::InputError(path + ": test.layers",
-                               "has " + std::to_string(layers.size()) + " layers, " + net.name +
-                                   " has " + std::to_string(conv.size()));
+        throw core::InputError(path + ": test.layers", "has " + std::to_string(layers.size()) +
+                                                           " layers, " + net.name + " has " +
+                                                           std::to_string(conv.size()));
     std::vector<double> d;
     for (size_t i = 0; i < conv.size(); ++i) {
         const std::string w = path + ": test.layers[" + std::to_string(i) + "]";

@@ -74,15 +74,16 @@ void export_traces(const ExportOptions& e) {
     model->eval();
     const DatasetFiles data = load_dataset(kind, run.data);
     if (e.images > data.test.size())
-        throw core::InputError("--images", "the test set has only " +
-                                               std::to_string(data.test.size()) + " images");
+        throw core::InputError(
+            "--images", "the test set has only " + std::to_string(data.test.size()) + " images");
     std::vector<int64_t> idx(e.images);
     for (int64_t i = 0; i < e.images; ++i) idx[i] = i;
 
     torch::NoGradGuard no_grad;
     const Batch batch = make_batch(data.test, info, idx.data(), e.images, false, 0);
     const auto& layers = model->conv_layers();
-    const ForwardOutput fwd = model->forward_capture(batch.images, std::vector<bool>(layers.size(), true));
+    const ForwardOutput fwd =
+        model->forward_capture(batch.images, std::vector<bool>(layers.size(), true));
     const auto shapes = net.conv_layers(e.images);
 
     std::error_code ec;
@@ -120,8 +121,7 @@ void export_traces(const ExportOptions& e) {
             core::model_bug("trainer::export_traces", "layer too large for exact float64 sums");
         const torch::Tensor acc =
             torch::conv2d(qx.to(torch::kFloat64), qw.to(torch::kFloat64), {},
-                          {shape.Hstride, shape.Wstride}, {shape.Hpad, shape.Wpad}, {1, 1},
-                          shape.G)
+                          {shape.Hstride, shape.Wstride}, {shape.Hpad, shape.Wpad}, {1, 1}, shape.G)
                 .to(torch::kInt64)
                 .contiguous();
 
@@ -146,8 +146,8 @@ void export_traces(const ExportOptions& e) {
         const std::string file = std::to_string(i) + "_" + file_safe(layers[i].name) + ".trace";
         core::write_trace((fs::path(e.out) / file).string(), t);
 
-        const double nz_float =
-            static_cast<double>(torch::count_nonzero(x).item<int64_t>()) / std::max<int64_t>(1, x.numel());
+        const double nz_float = static_cast<double>(torch::count_nonzero(x).item<int64_t>()) /
+                                std::max<int64_t>(1, x.numel());
         manifest_layers.push_back({{"index", i},
                                    {"name", layers[i].name},
                                    {"file", file},

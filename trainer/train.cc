@@ -17,6 +17,7 @@
 #include "trainer/batches.h"
 #include "trainer/calibration.h"
 #include "trainer/checkpoint.h"
+#include "trainer/cpu_memory.h"
 #include "trainer/datasets.h"
 #include "trainer/graph_net.h"
 #include "trainer/penalty.h"
@@ -49,7 +50,7 @@ extern "C" void on_stop_signal(int sig) {
 
 /// SIGINT/SIGTERM set a flag for the loop while a run is in progress.
 class StopSignals {
-public:
+  public:
     StopSignals() {
         g_stop_signal = 0;
         struct sigaction sa {};
@@ -65,7 +66,7 @@ public:
     StopSignals(const StopSignals&) = delete;
     StopSignals& operator=(const StopSignals&) = delete;
 
-private:
+  private:
     struct sigaction old_int_ {};
     struct sigaction old_term_ {};
 };
@@ -126,8 +127,7 @@ RunSetup resolve(const TrainOptions& in) {
              "must be >= 0");
     positive(o.width > 0.0 && std::isfinite(o.width), "--width", "must be > 0");
     positive(o.threads >= 0, "--threads", "must be >= 0");
-    positive(o.val_fraction >= 0.0 && o.val_fraction < 1.0, "--val-fraction",
-             "must be in [0, 1)");
+    positive(o.val_fraction >= 0.0 && o.val_fraction < 1.0, "--val-fraction", "must be in [0, 1)");
     positive(o.checkpoint_minutes > 0.0, "--checkpoint-minutes", "must be > 0");
     positive(o.seed >= 0, "--seed", "must be >= 0");
 
@@ -135,13 +135,11 @@ RunSetup resolve(const TrainOptions& in) {
     const auto& input = s.net.input();
     if (input.channels != s.info.channels || input.height != s.info.height ||
         input.width != s.info.width)
-        throw core::InputError("--net", o.net + " takes " + std::to_string(input.channels) + "x" +
-                                            std::to_string(input.height) + "x" +
-                                            std::to_string(input.width) + " images but " +
-                                            o.dataset + " has " +
-                                            std::to_string(s.info.channels) + "x" +
-                                            std::to_string(s.info.height) + "x" +
-                                            std::to_string(s.info.width));
+        throw core::InputError(
+            "--net", o.net + " takes " + std::to_string(input.channels) + "x" +
+                         std::to_string(input.height) + "x" + std::to_string(input.width) +
+                         " images but " + o.dataset + " has " + std::to_string(s.info.channels) +
+                         "x" + std::to_string(s.info.height) + "x" + std::to_string(s.info.width));
 
     // Strengths and weights: a flag the method does not use is an error, not ignored.
     const bool uses_l1 = method_uses_l1(s.method), uses_hoyer = method_uses_hoyer(s.method);
@@ -203,14 +201,10 @@ struct EpochSums {
     std::vector<double> nonzero;
 
     json to_json() const {
-        return {{"loss", loss},
-                {"ce", ce},
-                {"l1", l1},
-                {"hoyer", hoyer},
-                {"correct", correct},
-                {"images", images},
-                {"batches", batches},
-                {"density_images", density_images},
+        return {{"loss", loss},       {"ce", ce},
+                {"l1", l1},           {"hoyer", hoyer},
+                {"correct", correct}, {"images", images},
+                {"batches", batches}, {"density_images", density_images},
                 {"nonzero", nonzero}};
     }
     static EpochSums from_json(const json& j, size_t layers) {
@@ -261,7 +255,7 @@ json layers_json(const std::vector<core::ConvLayer>& layers) {
 }
 
 json config_json(const RunSetup& s, int64_t n_train, int64_t n_val, int64_t n_test,
-                 int64_t batches_per_epoch) {
+                 int64_t batches_per_epoch, bool kept_memory) {
     json penalty_layers = json::array();
     for (const auto& p : s.plan)
         penalty_layers.push_back({{"index", p.conv_index},
@@ -284,6 +278,8 @@ json config_json(const RunSetup& s, int64_t n_train, int64_t n_val, int64_t n_te
                               std::to_string(TORCH_VERSION_MINOR) + "." +
                               std::to_string(TORCH_VERSION_PATCH)},
         {"device", s.device.str()},
+        {"threads", s.opt.threads},
+        {"malloc_keeps_freed_memory", kept_memory},
         {"num_classes", s.net.num_classes},
         {"dataset",
          {{"name", to_string(s.kind)},
@@ -380,11 +376,12 @@ TrainResult run_training(const TrainOptions& options) {
         const json a = to_json(stored), b = to_json(o);
         for (const auto& [key, value] : a.items())
             if (!resume_may_change(key) && b.at(key) != value)
-                throw core::InputError(
-                    "--resume", "option " + key + " is " + b.at(key).dump() + " but the run in " +
-                                    config_path + " has " + value.dump());
+                throw core::InputError("--resume", "option " + key + " is " + b.at(key).dump() +
+                                                       " but the run in " + config_path + " has " +
+                                                       value.dump());
     }
 
+    const bool kept_memory = keep_freed_memory();
     at::set_num_threads(static_cast<int>(o.threads));
     torch::manual_seed(static_cast<uint64_t>(o.seed));
     if (s.device.is_cuda()) {
@@ -394,16 +391,15 @@ TrainResult run_training(const TrainOptions& options) {
     }
 
     const DatasetFiles data = load_dataset(s.kind, o.data);
-    const Split split = split_train_val(data.train.size(), o.val_fraction,
-                                        static_cast<uint64_t>(o.seed));
+    const Split split =
+        split_train_val(data.train.size(), o.val_fraction, static_cast<uint64_t>(o.seed));
     std::vector<int64_t> test_idx(data.test.size());
     for (int64_t i = 0; i < data.test.size(); ++i) test_idx[i] = i;
     int64_t batches_per_epoch = static_cast<int64_t>(split.train.size()) / o.batch_size;
     if (batches_per_epoch == 0 && o.epochs > 0)
         throw core::InputError("--batch-size", std::to_string(o.batch_size) +
                                                    " is larger than the training split (" +
-                                                   std::to_string(split.train.size()) +
-                                                   " images)");
+                                                   std::to_string(split.train.size()) + " images)");
     if (o.limit_batches > 0) batches_per_epoch = std::min(batches_per_epoch, o.limit_batches);
     const int64_t total_steps = batches_per_epoch * o.epochs;
 
@@ -412,9 +408,9 @@ TrainResult run_training(const TrainOptions& options) {
     model->to_channels_last();
     const auto& layers = model->conv_layers();
     const size_t num_layers = layers.size();
-    torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(o.lr)
-                                                         .momentum(o.momentum)
-                                                         .weight_decay(o.weight_decay));
+    torch::optim::SGD optimizer(
+        model->parameters(),
+        torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
     ActivationPenalty penalty(s.plan, static_cast<int>(num_layers));
     // Training densities are counted where they can differ from 1 (sparse inputs); the
     // validation and test passes count every layer.
@@ -452,16 +448,19 @@ TrainResult run_training(const TrainOptions& options) {
         if (fs::exists(log_path)) fs::remove(log_path);
         fs::remove(summary_path, ec);
     }
+    if (s.calib && s.calib->width_mult > 0.0 && s.calib->width_mult != o.width)
+        bar.message("warning: " + o.calibration + " was made at width " +
+                    json(s.calib->width_mult).dump() + ", this run trains width " +
+                    json(o.width).dump());
     if (!s.calib_warnings.empty())
         bar.message("warning: " + o.calibration + ": conv MACs differ from the model's in " +
-                    std::to_string(s.calib_warnings.size()) + " of " +
-                    std::to_string(num_layers) +
+                    std::to_string(s.calib_warnings.size()) + " of " + std::to_string(num_layers) +
                     " layers (calibrated at another width?); e_l and c_l are used as given, "
                     "see config.json derived.calibration_warnings");
     core::write_file_atomic(config_path,
                             config_json(s, static_cast<int64_t>(split.train.size()),
-                                        static_cast<int64_t>(split.val.size()),
-                                        data.test.size(), batches_per_epoch)
+                                        static_cast<int64_t>(split.val.size()), data.test.size(),
+                                        batches_per_epoch, kept_memory)
                                     .dump(2) +
                                 "\n");
 
@@ -494,11 +493,10 @@ TrainResult run_training(const TrainOptions& options) {
         for (int64_t b = first_batch; b < batches_per_epoch; ++b) {
             const auto t0 = Clock::now();
             set_lr(optimizer, cosine_lr(o.lr, step, total_steps));
-            const Batch batch =
-                make_batch(data.train, s.info, order.data() + b * o.batch_size, o.batch_size,
-                           s.info.augment,
-                           mix_seed(static_cast<uint64_t>(o.seed), static_cast<uint64_t>(epoch) + 1,
-                                    static_cast<uint64_t>(b)));
+            const Batch batch = make_batch(
+                data.train, s.info, order.data() + b * o.batch_size, o.batch_size, s.info.augment,
+                mix_seed(static_cast<uint64_t>(o.seed), static_cast<uint64_t>(epoch) + 1,
+                         static_cast<uint64_t>(b)));
             const torch::Tensor x = batch.images.to(s.device), y = batch.labels.to(s.device);
             // Counting non-zeros costs about as much as the penalty's forward pass, so the
             // training densities are sampled on every kDensityEvery-th batch.
@@ -511,9 +509,8 @@ TrainResult run_training(const TrainOptions& options) {
             if (!std::isfinite(v[0])) {
                 std::ostringstream msg;
                 msg << "non-finite loss (" << v[0] << ") at epoch " << epoch + 1 << ", batch "
-                    << b + 1 << " (step " << step + 1 << "): cross-entropy " << v[1]
-                    << ", L1 term " << v[2] << ", Hoyer term " << v[3]
-                    << "; stopped without saving, ";
+                    << b + 1 << " (step " << step + 1 << "): cross-entropy " << v[1] << ", L1 term "
+                    << v[2] << ", Hoyer term " << v[3] << "; stopped without saving, ";
                 if (fs::exists(ckpt_path))
                     msg << "the last good checkpoint is " << ckpt_path;
                 else
@@ -559,16 +556,16 @@ TrainResult run_training(const TrainOptions& options) {
         }
 
         const EvalResult val = evaluate(model, data.train, s.info, split.val, o.batch_size,
-                                         o.limit_eval_batches, s.device);
+                                        o.limit_eval_batches, s.device);
         const std::vector<double> train_density = densities(sums, layers);
         const double n = std::max(1.0, sums.images);
         json layer_log = json::array();
         for (size_t l = 0; l < num_layers; ++l)
-            layer_log.push_back({{"index", layers[l].index},
-                                 {"name", layers[l].name},
-                                 {"train_density", count_layers[l] ? json(train_density[l])
-                                                                   : json(nullptr)},
-                                 {"val_density", val.density.empty() ? 0.0 : val.density[l]}});
+            layer_log.push_back(
+                {{"index", layers[l].index},
+                 {"name", layers[l].name},
+                 {"train_density", count_layers[l] ? json(train_density[l]) : json(nullptr)},
+                 {"val_density", val.density.empty() ? 0.0 : val.density[l]}});
         const json line = {
             {"epoch", epoch + 1},
             {"step", step},
@@ -608,8 +605,8 @@ TrainResult run_training(const TrainOptions& options) {
     }
     if (!fs::exists(ckpt_path)) checkpoint(epoch, 0);  // --epochs 0: the evaluated model
 
-    const EvalResult test = evaluate(model, data.test, s.info, test_idx, o.batch_size,
-                                     o.limit_eval_batches, s.device);
+    const EvalResult test =
+        evaluate(model, data.test, s.info, test_idx, o.batch_size, o.limit_eval_batches, s.device);
     json summary;
     summary["schema"] = "actsparse.summary/1";
     summary["network"] = s.net.name;
@@ -622,10 +619,9 @@ TrainResult run_training(const TrainOptions& options) {
     summary["train_seconds"] = train_seconds;
     summary["test"] = eval_json(test, layers);
     if (s.calib)
-        summary["predicted"] =
-            predicted_costs(*s.calib, test.density,
-                            s.baseline_density.empty() ? nullptr : &s.baseline_density,
-                            o.baseline_run);
+        summary["predicted"] = predicted_costs(
+            *s.calib, test.density, s.baseline_density.empty() ? nullptr : &s.baseline_density,
+            o.baseline_run);
     else
         summary["predicted"] = nullptr;
     core::write_file_atomic(summary_path, summary.dump(2) + "\n");

@@ -12,34 +12,34 @@ namespace actsparse::trainer {
 /// Everything `actsparse train` takes. JSON keys (config.json "options") are the flag names
 /// without the dashes, '-' as '_' (--batch-size -> batch_size).
 struct TrainOptions {
-    std::string net;                    ///< builtin network name, e.g. mobilenetv2-fmnist
+    std::string net;                        ///< builtin network name, e.g. mobilenetv2-fmnist
     std::string dataset = "fashion-mnist";  ///< fashion-mnist | cifar10 | cifar100
-    std::string data;                   ///< dataset folder ("" = the dataset's default)
-    std::string method = "baseline";    ///< see trainer/penalty_plan.h
-    std::string calibration;            ///< calib.json ("" = none)
-    std::string penalty_config;         ///< per-layer lambda/weight overrides ("" = none)
-    std::string init;                   ///< checkpoint or run folder to fine-tune from
-    std::string baseline_run;           ///< run folder whose densities summary.json compares to
-    std::string out;                    ///< the run folder
-    int64_t epochs = 1;                 ///< >= 0 (0: evaluate the initial model only)
-    int64_t limit_batches = 0;          ///< training batches per epoch (0 = all)
-    int64_t limit_eval_batches = 0;     ///< batches per validation/test pass (0 = all)
+    std::string data;                       ///< dataset folder ("" = the dataset's default)
+    std::string method = "baseline";        ///< see trainer/penalty_plan.h
+    std::string calibration;                ///< calib.json ("" = none)
+    std::string penalty_config;             ///< per-layer lambda/weight overrides ("" = none)
+    std::string init;                       ///< checkpoint or run folder to fine-tune from
+    std::string baseline_run;               ///< run folder whose densities summary.json compares to
+    std::string out;                        ///< the run folder
+    int64_t epochs = 1;                     ///< >= 0 (0: evaluate the initial model only)
+    int64_t limit_batches = 0;              ///< training batches per epoch (0 = all)
+    int64_t limit_eval_batches = 0;         ///< batches per validation/test pass (0 = all)
     int64_t batch_size = 64;
-    double lr = 0.0;                    ///< peak learning rate (0 = 0.05, or 0.005 with init)
-    double momentum = 0.9;              ///< SGD momentum
+    double lr = 0.0;        ///< peak learning rate (0 = 0.05, or 0.005 with init)
+    double momentum = 0.9;  ///< SGD momentum
     double weight_decay = 5e-4;
-    double width = 1.0;                 ///< channel width multiplier
-    int64_t threads = 0;                ///< CPU threads (0 = all cores)
-    std::string device = "cpu";         ///< cpu | cuda | cuda:N
+    double width = 1.0;          ///< channel width multiplier
+    int64_t threads = 0;         ///< CPU threads (0 = all cores)
+    std::string device = "cpu";  ///< cpu | cuda | cuda:N
     int64_t seed = 1;
-    double val_fraction = 0.1;          ///< of the training set, held out for validation
-    double alpha = -1.0;                ///< energy weight (< 0 = unset: 1)
-    double beta = -1.0;                 ///< cycles weight (< 0 = unset: 1)
-    double lambda1 = -1.0;              ///< L1 strength (< 0 = unset: the method's default)
-    double lambda2 = -1.0;              ///< Hoyer strength (< 0 = unset: the method's default)
-    double checkpoint_minutes = 5.0;    ///< wall-clock interval of mid-epoch checkpoints
+    double val_fraction = 0.1;        ///< of the training set, held out for validation
+    double alpha = -1.0;              ///< energy weight (< 0 = unset: 1)
+    double beta = -1.0;               ///< cycles weight (< 0 = unset: 1)
+    double lambda1 = -1.0;            ///< L1 strength (< 0 = unset: the method's default)
+    double lambda2 = -1.0;            ///< Hoyer strength (< 0 = unset: the method's default)
+    double checkpoint_minutes = 5.0;  ///< wall-clock interval of mid-epoch checkpoints
     bool resume = false;
-    bool progress = true;               ///< progress bar on stderr
+    bool progress = true;  ///< progress bar on stderr
 };
 
 nlohmann::json to_json(const TrainOptions& o);
@@ -74,12 +74,12 @@ TrainResult run_training(const TrainOptions& options);
 void interrupt_after_steps_for_testing(int64_t steps);
 
 struct ExportOptions {
-    std::string run;           ///< a run folder (config.json + checkpoint.pt)
-    std::string checkpoint;    ///< "" = <run>/checkpoint.pt
-    std::string out;           ///< output folder (created)
-    int64_t images = 8;        ///< first K test images
-    int64_t threads = 0;       ///< 0 = all cores
-    bool with_float = true;    ///< also store ifmap_float
+    std::string run;         ///< a run folder (config.json + checkpoint.pt)
+    std::string checkpoint;  ///< "" = <run>/checkpoint.pt
+    std::string out;         ///< output folder (created)
+    int64_t images = 8;      ///< first K test images
+    int64_t threads = 0;     ///< 0 = all cores
+    bool with_float = true;  ///< also store ifmap_float
 };
 
 /// Writes <out>/<index>_<layername>.trace for every conv layer and <out>/manifest.json.

@@ -49,13 +49,13 @@ TrainOptions train_options_from_json(const nlohmann::json& j, const std::string&
     if (!j.is_object()) throw core::InputError(where, "expected a JSON object");
     TrainOptions o;
     std::set<std::string> known;
-#define X(f)                                                                              \
-    known.insert(#f);                                                                     \
-    if (!j.contains(#f)) throw core::InputError(where + ": " #f, "missing");              \
-    try {                                                                                 \
-        j.at(#f).get_to(o.f);                                                             \
-    } catch (const nlohmann::json::exception&) {                                          \
-        throw core::InputError(where + ": " #f, "wrong type: " + j.at(#f).dump());        \
+#define X(f)                                                                       \
+    known.insert(#f);                                                              \
+    if (!j.contains(#f)) throw core::InputError(where + ": " #f, "missing");       \
+    try {                                                                          \
+        j.at(#f).get_to(o.f);                                                      \
+    } catch (const nlohmann::json::exception&) {                                   \
+        throw core::InputError(where + ": " #f, "wrong type: " + j.at(#f).dump()); \
     }
     ACTSPARSE_TRAIN_OPTION_FIELDS(X)
 #undef X
@@ -65,8 +65,8 @@ TrainOptions train_options_from_json(const nlohmann::json& j, const std::string&
 }
 
 bool resume_may_change(const std::string& key) {
-    static const std::set<std::string> keys = {"threads",  "device",       "checkpoint_minutes",
-                                               "progress", "resume",       "baseline_run",
+    static const std::set<std::string> keys = {"threads",           "device", "checkpoint_minutes",
+                                               "progress",          "resume", "baseline_run",
                                                "limit_eval_batches"};
     return keys.count(key) > 0;
 }

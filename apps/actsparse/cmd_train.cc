@@ -43,8 +43,7 @@ void add_train_command(CLI::App& app) {
     opt("--dataset", o.dataset, "fashion-mnist | cifar10 | cifar100")->capture_default_str();
     opt("--data", o.data,
         "Dataset folder (default for fashion-mnist: /usr/share/datasets/fashion-mnist)");
-    opt("--method", o.method,
-        "baseline | sparsity-targeting | proposed-hoyer | proposed-hybrid")
+    opt("--method", o.method, "baseline | sparsity-targeting | proposed-hoyer | proposed-hybrid")
         ->capture_default_str();
     opt("--calibration", o.calibration,
         "calib.json: per-layer e_l, c_l (needed by the proposed methods)");
@@ -57,8 +56,7 @@ void add_train_command(CLI::App& app) {
     opt("--epochs", o.epochs, "Epochs (0: evaluate only)")->capture_default_str();
     opt("--limit-batches", o.limit_batches, "Training batches per epoch (0 = all)")
         ->capture_default_str();
-    opt("--limit-eval-batches", o.limit_eval_batches,
-        "Batches per validation/test pass (0 = all)")
+    opt("--limit-eval-batches", o.limit_eval_batches, "Batches per validation/test pass (0 = all)")
         ->capture_default_str();
     opt("--batch-size", o.batch_size, "Batch size")->capture_default_str();
     opt("--lr", o.lr, "Peak learning rate, cosine to 0 (default 0.05; 0.005 with --init)");

@@ -8,11 +8,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "core/network.h"
+#include "trainer/cpu_memory.h"
 #include "trainer/graph_net.h"
 #include "trainer/penalty.h"
 #include "trainer/penalty_plan.h"
@@ -62,9 +63,8 @@ void BM_TrainStep(benchmark::State& state) {
     trainer::PenaltySettings ps;
     ps.method = with_penalty ? trainer::Method::kProposedHybrid : trainer::Method::kBaseline;
     ps.lambda1 = ps.lambda2 = with_penalty ? 1e-3 : 0.0;
-    const trainer::ActivationPenalty penalty(
-        trainer::plan_penalty(net.conv_layers(), &calib, ps),
-        static_cast<int>(net.conv_layers().size()));
+    const trainer::ActivationPenalty penalty(trainer::plan_penalty(net.conv_layers(), &calib, ps),
+                                             static_cast<int>(net.conv_layers().size()));
 
     const auto& in = net.input();
     const torch::Tensor x = torch::randn({batch, in.channels, in.height, in.width})
@@ -79,8 +79,8 @@ void BM_TrainStep(benchmark::State& state) {
         const auto st = trainer::train_step(model, opt, penalty, x, y, count_layers);
         benchmark::DoNotOptimize(st.stats.to(torch::kCPU).data_ptr<double>()[0]);
     }
-    state.counters["images/s"] =
-        benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["images/s"] = benchmark::Counter(static_cast<double>(batch),
+                                                    benchmark::Counter::kIsIterationInvariantRate);
     state.SetLabel(net_name + " width " + env("ACTSPARSE_BENCH_WIDTH", "1.0") + " batch " +
                    std::to_string(batch) + (with_penalty ? " +penalty" : "") +
                    (count ? " +density" : ""));
@@ -146,9 +146,10 @@ BENCHMARK(BM_PenaltyOnly)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MeasureProcessCPUTime()
-    ->ComputeStatistics("min", [](const std::vector<double>& v) {
-        return *std::min_element(v.begin(), v.end());
-    })
+    ->ComputeStatistics("min",
+                        [](const std::vector<double>& v) {
+                            return *std::min_element(v.begin(), v.end());
+                        })
     ->MinTime(2.0);
 
 /// The same comparison made robust to a busy machine: each iteration times one step
@@ -174,8 +175,8 @@ void BM_PenaltyOverhead(benchmark::State& state) {
         a.model->to(device);
         a.model->to_channels_last();
         a.model->train();
-        a.opt = std::make_unique<torch::optim::SGD>(
-            a.model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+        a.opt = std::make_unique<torch::optim::SGD>(a.model->parameters(),
+                                                    torch::optim::SGDOptions(0.01).momentum(0.9));
         std::vector<trainer::LayerPenalty> plan;
         for (const auto& l : layers)
             if (with_penalty && l.input_sparse) {
@@ -185,7 +186,8 @@ void BM_PenaltyOverhead(benchmark::State& state) {
                 p.lambda1 = p.lambda2 = 1e-3;
                 plan.push_back(p);
             }
-        a.penalty = std::make_unique<trainer::ActivationPenalty>(plan, static_cast<int>(layers.size()));
+        a.penalty =
+            std::make_unique<trainer::ActivationPenalty>(plan, static_cast<int>(layers.size()));
         return a;
     };
     Arm base = make(false), pen = make(true);
@@ -229,11 +231,21 @@ BENCHMARK(BM_TrainStep)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MeasureProcessCPUTime()
-    ->ComputeStatistics("min", [](const std::vector<double>& v) {
-        return *std::min_element(v.begin(), v.end());
-    })
+    ->ComputeStatistics("min",
+                        [](const std::vector<double>& v) {
+                            return *std::min_element(v.begin(), v.end());
+                        })
     ->MinTime(5.0);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+    // As `actsparse train` does (see trainer/cpu_memory.h); ACTSPARSE_BENCH_MALLOC=default
+    // measures with glibc's defaults instead.
+    if (env("ACTSPARSE_BENCH_MALLOC", "keep") != "default") actsparse::trainer::keep_freed_memory();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -52,6 +52,8 @@ TEST(Calibration, LoadsFixtureAndPredicts) {
 
 TEST(Calibration, OtherWidthWarnsButMatches) {
     const Calibration c = load_calibration(kFixture);
+    EXPECT_EQ(c.width_mult, 0.25);
+    EXPECT_EQ(c.batch, 1);
     const auto warnings = check_calibration_matches(c, fixture_net(1.0));
     EXPECT_FALSE(warnings.empty());
     EXPECT_NE(warnings[0].find("MACs"), std::string::npos);
@@ -75,20 +77,31 @@ TEST(Calibration, RejectsBadFiles) {
     EXPECT_NE(with([](auto& j) { j["form"] = 3; }).find("c.json.form"), std::string::npos);
     EXPECT_NE(with([](auto& j) { j["global"].erase("c1"); }).find("c.json.global.c1: missing"),
               std::string::npos);
-    EXPECT_NE(with([](auto& j) { j["layers"][3].erase("e_l"); })
-                  .find("c.json.layers[3].e_l: missing"),
-              std::string::npos);
+    EXPECT_NE(
+        with([](auto& j) { j["layers"][3].erase("e_l"); }).find("c.json.layers[3].e_l: missing"),
+        std::string::npos);
     EXPECT_NE(with([](auto& j) { j["layers"][3]["c_l"] = "12"; }).find("c.json.layers[3].c_l"),
               std::string::npos);
     EXPECT_NE(with([](auto& j) { j["layers"][3]["e_l"] = -1.0; }).find("must be >= 0"),
               std::string::npos);
-    EXPECT_NE(with([](auto& j) { j["layers"][3]["name"] = "features.99"; })
-                  .find("c.json.layers[3].name"),
+    EXPECT_NE(
+        with([](auto& j) { j["layers"][3]["name"] = "features.99"; }).find("c.json.layers[3].name"),
+        std::string::npos);
+    EXPECT_NE(with([](auto& j) {
+                  j["layers"][3]["input_sparse"] = !j["layers"][3]["input_sparse"].get<bool>();
+              }).find("c.json.layers[3].input_sparse"),
               std::string::npos);
+    EXPECT_NE(with([](auto& j) { j["batch"] = 0; }).find("c.json.batch"), std::string::npos);
+    EXPECT_EQ(with([](auto& j) {
+                  j.erase("batch");
+                  j.erase("width_mult");
+              }),
+              "");  // both optional
     EXPECT_NE(with([](auto& j) { j["layers"][3]["index"] = 4; }).find("c.json.layers[3].index"),
               std::string::npos);
-    EXPECT_NE(with([](auto& j) { j["layers"].erase(j["layers"].size() - 1); })
-                  .find("c.json.layers: has 51 layers"),
+    EXPECT_NE(with([](auto& j) {
+                  j["layers"].erase(j["layers"].size() - 1);
+              }).find("c.json.layers: has 51 layers"),
               std::string::npos);
     EXPECT_NE(with([](auto& j) { j["layers"] = nlohmann::json::array(); }).find("c.json.layers"),
               std::string::npos);

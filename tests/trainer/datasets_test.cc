@@ -8,8 +8,8 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "trainer/batches.h"
 #include "tests/trainer/test_util.h"
+#include "trainer/batches.h"
 
 namespace actsparse::trainer {
 namespace {
@@ -77,7 +77,8 @@ TEST(Datasets, ReadsCifar10AndCifar100) {
         write_cifar_file((c10 / ("data_batch_" + std::to_string(b) + ".bin")).string(), 3, 1,
                          b * 100);
     write_cifar_file((c10 / "test_batch.bin").string(), 2, 1, 900);
-    const DatasetFiles d10 = load_dataset(DatasetKind::kCifar10, dir.path());  // finds the subfolder
+    const DatasetFiles d10 =
+        load_dataset(DatasetKind::kCifar10, dir.path());  // finds the subfolder
     ASSERT_EQ(d10.train.size(), 15);
     EXPECT_EQ(d10.test.size(), 2);
     EXPECT_EQ(d10.train.channels, 3);

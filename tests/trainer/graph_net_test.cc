@@ -20,7 +20,7 @@ using core::OpKind;
 /// A small graph with every op kind the trainer runs: conv (grouped, with and without
 /// bias), BN, ReLU, ReLU6, max/avg/global pooling, concat, add, dropout, linear.
 class TinyNet {
-public:
+  public:
     TinyNet() {
         Op in;
         in.kind = OpKind::kInput;
@@ -57,7 +57,7 @@ public:
     }
     const Network& net() const { return net_; }
 
-private:
+  private:
     int push(Op op) {
         net_.ops.push_back(op);
         return static_cast<int>(net_.ops.size()) - 1;
@@ -144,8 +144,8 @@ void expect_matches_description(const Network& net, int64_t n) {
     }
 
     const auto& in = net.input();
-    const torch::Tensor x =
-        torch::randn({n, in.channels, in.height, in.width}).contiguous(torch::MemoryFormat::ChannelsLast);
+    const torch::Tensor x = torch::randn({n, in.channels, in.height, in.width})
+                                .contiguous(torch::MemoryFormat::ChannelsLast);
     torch::NoGradGuard no_grad;
     const ForwardOutput out = model->forward_capture(x, std::vector<bool>(want.size(), true));
     EXPECT_EQ(out.logits.sizes(), torch::IntArrayRef({n, net.num_classes}));
@@ -222,9 +222,9 @@ std::map<std::string, torch::Tensor> penalised_grads(const Network& net, int how
     const torch::Tensor x = torch::randn({3, in.channels, in.height, in.width})
                                 .contiguous(torch::MemoryFormat::ChannelsLast);
     PenaltyRecorder recorder(penalty);
-    const ForwardOutput out =
-        how == 0 ? model->forward_capture(x, penalty.needs(), std::ref(recorder))
-                 : model->forward_capture(x, penalty.needs());
+    const ForwardOutput out = how == 0
+                                  ? model->forward_capture(x, penalty.needs(), std::ref(recorder))
+                                  : model->forward_capture(x, penalty.needs());
     torch::Tensor pen;
     if (how == 0) {
         pen = recorder.value().total;

@@ -113,7 +113,8 @@ TEST(Penalty, HybridWeightedSumAndGradient) {
     // A single non-zero 4 among 8: s1 = 4, s2 = 16, dHoyer/dx = (8/16 - 32 x/256) / 8, which is
     // 0 at x = 4 and 1/16 at the zeros (where the ReLU that made them masks it).
     const auto g2 = values(x2.grad());
-    for (int i = 0; i < 8; ++i) EXPECT_NEAR(g2[i], 0.5 * 0.7 * (i == 2 ? 0.0 : 1.0 / 16), 1e-6) << i;
+    for (int i = 0; i < 8; ++i)
+        EXPECT_NEAR(g2[i], 0.5 * 0.7 * (i == 2 ? 0.0 : 1.0 / 16), 1e-6) << i;
 }
 
 TEST(Penalty, FusedTermMatchesCompositeOnRandomMaps) {
@@ -142,8 +143,8 @@ TEST(Penalty, FusedTermMatchesCompositeOnRandomMaps) {
     EXPECT_NEAR(v.total.item<double>(), ref.item<double>(), 1e-12);
     EXPECT_NEAR(v.l1.item<double>(), w * l1 * l1_per_sample(base).mean().item<double>(), 1e-12);
     const torch::Tensor pos = base > 0;
-    EXPECT_TRUE(torch::allclose(x1.grad().masked_select(pos), x2.grad().masked_select(pos), 1e-10,
-                                1e-12));
+    EXPECT_TRUE(
+        torch::allclose(x1.grad().masked_select(pos), x2.grad().masked_select(pos), 1e-10, 1e-12));
     for (int64_t n = 0; n < 3; ++n) {
         // The one-sided derivative of the image's mean term (1/3 of the batch mean) at 0.
         const double s1 = base[n].sum().item<double>(), s2 = base[n].square().sum().item<double>();
@@ -161,6 +162,41 @@ TEST(Penalty, FusedTermMatchesCompositeOnRandomMaps) {
     hoyer_only({x3}).total.backward();
     EXPECT_TRUE(torch::isfinite(x3.grad()).all().item<bool>());
     EXPECT_EQ(x3.grad()[1].abs().sum().item<double>(), 0.0);
+}
+
+TEST(Penalty, CpuKernelsMatchDoubleReferenceOnLargeMaps) {
+    // Float32 maps big enough for the multi-threaded one-pass kernels, tapped in front of a
+    // consumer (y * G) as in training, so the gradient is added into the consumer's in place.
+    at::set_num_threads(2);
+    torch::manual_seed(11);
+    const torch::Tensor base = torch::relu(torch::randn({8, 64, 32, 32}) - 0.2)
+                                   .contiguous(torch::MemoryFormat::ChannelsLast);
+    const torch::Tensor consumer = torch::randn_like(base);
+    LayerPenalty p;
+    p.weight = 1.3;
+    p.lambda1 = 0.4;
+    p.lambda2 = 0.8;
+    const ActivationPenalty pen({p}, 1);
+
+    torch::Tensor x = base.clone().set_requires_grad(true);
+    PenaltyRecorder rec(pen);
+    const torch::Tensor y = rec(0, x);
+    const PenaltyValue v = rec.value();
+    ((y * consumer).sum() + v.total).backward();
+
+    torch::Tensor xd = base.to(torch::kFloat64).set_requires_grad(true);
+    const torch::Tensor ref =
+        (xd * consumer.to(torch::kFloat64)).sum() +
+        1.3 * (0.4 * l1_per_sample(xd).mean() + 0.8 * hoyer_per_sample(xd).mean());
+    ref.backward();
+    const double want_pen =
+        (ref - (base.to(torch::kFloat64) * consumer.to(torch::kFloat64)).sum()).item<double>();
+    EXPECT_NEAR(v.total.item<double>(), want_pen, 1e-5 * std::abs(want_pen));
+    const torch::Tensor pos = base > 0;
+    const torch::Tensor diff =
+        (x.grad().to(torch::kFloat64) - xd.grad()).masked_select(pos).abs().max();
+    EXPECT_LT(diff.item<double>(), 1e-5);
+    EXPECT_TRUE(x.grad().is_contiguous(torch::MemoryFormat::ChannelsLast));
 }
 
 TEST(Penalty, EmptyPlanGivesZero) {

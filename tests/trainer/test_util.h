@@ -14,7 +14,7 @@ namespace actsparse::trainer {
 
 /// A fresh folder under the system temp dir, removed with its contents at scope exit.
 class TempDir {
-public:
+  public:
     explicit TempDir(const std::string& name) {
         path_ = (std::filesystem::temp_directory_path() /
                  ("actsparse-trainer-test-" + name + "-" + std::to_string(::getpid())))
@@ -33,7 +33,7 @@ public:
         return (std::filesystem::path(path_) / leaf).string();
     }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -113,8 +113,7 @@ inline uint8_t cifar_pixel(int64_t rec, int64_t p) {
 
 /// n CIFAR records numbered from `first`: label bytes (CIFAR-100: coarse rec % 20, fine
 /// rec % 100), then 3072 pixels cifar_pixel(rec, p).
-inline void write_cifar_file(const std::string& path, int64_t n, int label_bytes,
-                             int64_t first) {
+inline void write_cifar_file(const std::string& path, int64_t n, int label_bytes, int64_t first) {
     std::string b;
     for (int64_t i = 0; i < n; ++i) {
         const int64_t rec = first + i;

@@ -29,7 +29,7 @@ const char* kNet = "squeezenet-fmnist";
 
 /// Shared tiny dataset: 120 training images (96 train + 24 val), 40 test images.
 class TrainTest : public testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         data_ = new TempDir("train-data");
         write_fmnist_dir(data_->path(), 120, 40);
@@ -142,7 +142,7 @@ TEST_F(TrainTest, WritesConfigLogAndSummary) {
     const auto n_layers = core::builtin_network(kNet, {1, kWidth, 0}).conv_layers().size();
     ASSERT_EQ(log[0]["layers"].size(), n_layers);
     EXPECT_TRUE(log[0]["layers"][0]["train_density"].is_null());  // the image: not counted
-    EXPECT_EQ(log[0]["layers"][0]["val_density"], 1.0);              // and dense
+    EXPECT_EQ(log[0]["layers"][0]["val_density"], 1.0);           // and dense
     EXPECT_GT(log[0]["layers"][1]["train_density"].get<double>(), 0.0);
     const double d1 = log[0]["layers"][1]["val_density"];
     EXPECT_GT(d1, 0.0);
@@ -231,8 +231,8 @@ TEST_F(TrainTest, FineTunesWithHybridPenaltyAndPredictsCosts) {
     EXPECT_NEAR(p["baseline_energy_pj"].get<double>(), calib.predicted_energy_pj(db), 1e-6);
     EXPECT_NEAR(p["energy_ratio"].get<double>(),
                 calib.predicted_energy_pj(dr) / calib.predicted_energy_pj(db), 1e-12);
-    EXPECT_NEAR(p["speedup"].get<double>(),
-                calib.predicted_cycles(db) / calib.predicted_cycles(dr), 1e-12);
+    EXPECT_NEAR(p["speedup"].get<double>(), calib.predicted_cycles(db) / calib.predicted_cycles(dr),
+                1e-12);
 }
 
 TEST_F(TrainTest, RefusesBadInput) {
@@ -265,8 +265,8 @@ TEST_F(TrainTest, RefusesBadInput) {
     EXPECT_TRUE(starts(message([](auto& o) { o.batch_size = 0; }), "--batch-size"));
     EXPECT_TRUE(starts(message([](auto& o) { o.batch_size = 1000; }), "--batch-size"));
     EXPECT_TRUE(starts(message([](auto& o) { o.init = "/nonexistent"; }), "--init"));
-    EXPECT_TRUE(starts(message([](auto& o) { o.baseline_run = "/nonexistent"; }),
-                       "--baseline-run"));
+    EXPECT_TRUE(
+        starts(message([](auto& o) { o.baseline_run = "/nonexistent"; }), "--baseline-run"));
     if (!torch::cuda::is_available()) {
         EXPECT_TRUE(starts(message([](auto& o) { o.device = "cuda"; }), "--device"));
     }
@@ -334,9 +334,8 @@ TEST_F(TrainTest, ExportsExactTraces) {
 
         // acc * 2^-2f + bias is BN(conv(x)) (conv(x) + bias where no BN follows).
         const auto bias = json::parse(t.extra.at("bias")).get<std::vector<double>>();
-        const torch::Tensor acc =
-            torch::tensor(t.ofmap_acc, torch::kFloat64)
-                .reshape({t.shape.N, t.shape.M, t.shape.P, t.shape.Q});
+        const torch::Tensor acc = torch::tensor(t.ofmap_acc, torch::kFloat64)
+                                      .reshape({t.shape.N, t.shape.M, t.shape.P, t.shape.Q});
         const torch::Tensor deq = acc * std::ldexp(1.0, -2 * static_cast<int>(t.frac_bits)) +
                                   torch::tensor(bias, torch::kFloat64).view({1, -1, 1, 1});
         torch::Tensor ref = model->conv(static_cast<int>(i))->forward(fwd.conv_inputs[i]);

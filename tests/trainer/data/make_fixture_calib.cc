@@ -17,11 +17,14 @@ int main(int argc, char** argv) {
         std::cerr << "usage: " << argv[0] << " NET WIDTH OUT.json\n";
         return 2;
     }
-    const auto net = builtin_network(argv[1], {1, std::atof(argv[2]), 0});
+    const double width = std::atof(argv[2]);
+    const auto net = builtin_network(argv[1], {1, width, 0});
     constexpr double kE1 = 2.0, kE0 = 0.4, kC1 = 1.0 / 168.0, kC0 = 0.02 / 168.0;
     nlohmann::json j;
     j["schema"] = "actsparse.calibration/1";
     j["network"] = net.name;
+    j["batch"] = 1;
+    j["width_mult"] = width;
     j["zero_mode"] = "skip";
     j["form"] = "factorised";
     j["fixture"] = "tests/trainer/data/make_fixture_calib.cc: not a simulation";
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
         const double conv = static_cast<double>(s.macs());
         j["layers"].push_back({{"index", l.index},
                                {"name", l.name},
+                               {"input_sparse", l.input_sparse},
                                {"conv", conv},
                                {"map_e", map_e},
                                {"map_c", map_c},
