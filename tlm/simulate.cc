@@ -101,7 +101,8 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
         r.mapping = *opts.mapping;
         r.mappings_considered = 0;
     } else {
-        const MapperResult m = find_mapping(s, arch, opts.objective, r.density);
+        const MapperResult m = find_mapping(
+            s, arch, opts.objective, opts.mapping_density >= 0 ? opts.mapping_density : r.density);
         r.mapping = m.best;
         r.mappings_considered = m.considered;
     }

@@ -22,6 +22,9 @@ struct SimOptions {
     hw::Fidelity fidelity = hw::Fidelity::kFast;
     std::optional<LayerMapping> mapping;  ///< nullopt: the mapper picks one
     Objective objective = Objective::kEnergy;
+    /// Density the mapper plans for (< 0: the trace's measured density). Fixing it keeps one
+    /// mapping across a density sweep.
+    double mapping_density = -1.0;
     /// The ifmap sits RLC-compressed in DRAM (false for a network's first layer, whose
     /// input is the image). Only applies when the arch enables RLC.
     bool ifmap_compressed = true;

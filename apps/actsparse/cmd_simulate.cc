@@ -27,6 +27,7 @@ struct SimulateOpts {
     std::string pattern = "uniform";
     std::string mapping = "auto";
     std::string objective = "energy";
+    double mapping_density = -1.0;
     std::string fidelity = "fast";
     std::string out;
     std::string ofmap;
@@ -85,6 +86,10 @@ void add_simulate_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--objective", o->objective, "Mapper objective: energy | cycles | edp")
         ->capture_default_str();
+    cmd->add_option("--mapping-density", o->mapping_density,
+                    "Density the mapper plans for (default: the trace's; fix it to keep one "
+                    "mapping across a density sweep)")
+        ->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--fidelity", o->fidelity, "fast | cycle")->capture_default_str();
     cmd->add_option("--out", o->out, "JSON report (written atomically)");
     cmd->add_option("--ofmap", o->ofmap, "Trace file with the exact output accumulators");
@@ -103,6 +108,7 @@ void add_simulate_command(CLI::App& app) {
             throw core::InputError("--fidelity",
                                    "expected fast or cycle, got '" + o->fidelity + "'");
         so.objective = tlm::parse_objective(o->objective, "--objective");
+        so.mapping_density = o->mapping_density;
         if (o->mapping != "auto") so.mapping = read_mapping_file(o->mapping);
         so.vcd_path = o->vcd;
         const int sources =
