@@ -98,7 +98,9 @@ torch::Tensor GraphNetImpl::forward(const torch::Tensor& x) {
 
 ForwardOutput GraphNetImpl::forward_capture(const torch::Tensor& x,
                                             const std::vector<bool>& capture,
-                                            const ConvInputTap& tap) {
+                                            const ForwardHooks* hooks) {
+    const bool tap_inputs = hooks != nullptr && hooks->conv_input;
+    const bool tap_activations = hooks != nullptr && hooks->activation;
     if (capture.size() != layers_.size())
         core::model_bug("trainer::GraphNet", "capture list does not match the conv layers");
     const auto& in = net_.ops[0];
@@ -125,7 +127,7 @@ ForwardOutput GraphNetImpl::forward_capture(const torch::Tensor& x,
                     break;
                 }
                 out.conv_inputs[ci] = a;
-                t[i] = convs_[ci]->forward(tap ? tap(ci, a) : a);
+                t[i] = convs_[ci]->forward(tap_inputs ? hooks->conv_input(ci, a) : a);
                 break;
             }
             case core::OpKind::kBatchNorm:
@@ -133,11 +135,12 @@ ForwardOutput GraphNetImpl::forward_capture(const torch::Tensor& x,
                 t[i] = modules_[i].forward(op.kind == core::OpKind::kLinear ? a.flatten(1) : a);
                 break;
             case core::OpKind::kReLU:
-                t[i] = torch::relu(a);
+            case core::OpKind::kReLU6: {
+                const bool six = op.kind == core::OpKind::kReLU6;
+                if (tap_activations) t[i] = hooks->activation(static_cast<int>(i), a, six);
+                if (!t[i].defined()) t[i] = six ? torch::hardtanh(a, 0.0, 6.0) : torch::relu(a);
                 break;
-            case core::OpKind::kReLU6:
-                t[i] = torch::hardtanh(a, 0.0, 6.0);
-                break;
+            }
             case core::OpKind::kAdd: {
                 torch::Tensor s = a;
                 for (size_t k = 1; k < op.inputs.size(); ++k) s = s + t[op.inputs[k]];

@@ -22,8 +22,15 @@ struct ForwardOutput {
     std::vector<torch::Tensor> conv_inputs;
 };
 
-/// See GraphNetImpl::forward_capture.
-using ConvInputTap = std::function<torch::Tensor(int conv_index, const torch::Tensor& x)>;
+/// Optional hooks into GraphNetImpl::forward_capture (the activation penalty uses them).
+struct ForwardHooks {
+    /// Called with (conv index, input) for each captured conv input; the conv reads what it
+    /// returns (the same data, routed through an autograd node of the caller's).
+    std::function<torch::Tensor(int conv_index, const torch::Tensor& x)> conv_input;
+    /// Called for each ReLU/ReLU6 op with (op index, its input, is ReLU6); a defined result
+    /// replaces the op's output (which must equal relu/relu6 of the input).
+    std::function<torch::Tensor(int op, const torch::Tensor& z, bool relu6)> activation;
+};
 
 class GraphNetImpl : public torch::nn::Module {
   public:
@@ -34,12 +41,10 @@ class GraphNetImpl : public torch::nn::Module {
     /// Logits plus the inputs of the conv layers with capture[i] true (capture.size() equals
     /// the number of conv layers). The tensors are the graph's own, so gradients flow
     /// through a penalty computed from them.
-    ///
-    /// With a `tap`, each captured conv input x is passed to tap(conv index, x) and the conv
-    /// reads what it returns (the activation penalty routes the input through its autograd
-    /// node this way); conv_inputs still holds x.
+    /// `hooks` (may be null) see ForwardHooks; conv_inputs holds what the convs' producers
+    /// made, before any conv_input hook.
     ForwardOutput forward_capture(const torch::Tensor& x, const std::vector<bool>& capture,
-                                  const ConvInputTap& tap = nullptr);
+                                  const ForwardHooks* hooks = nullptr);
 
     const core::Network& network() const { return net_; }
     /// Network::conv_layers(1), kept for lookups.

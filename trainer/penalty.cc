@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -147,6 +148,92 @@ void add_affine(float* g, const float* x, int64_t n, int64_t d, const float* c, 
     });
 }
 
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+/// x = relu(z) (or min(relu(z), 6)) over [n, d] row-major float buffers, with the per-row
+/// sums of x and x^2 as in row_sums, in one pass.
+void activation_sums(const float* z, float* x, int64_t n, int64_t d, bool relu6, float* s1,
+                     float* s2) {
+    constexpr int64_t kChunk = 1 << 14;
+    const int64_t chunks = (d + kChunk - 1) / kChunk;
+    std::vector<double> p1(n * chunks), p2(n * chunks);
+    const float top = relu6 ? 6.0f : std::numeric_limits<float>::infinity();
+    split_run(n * chunks, kChunk, [&](int64_t begin, int64_t end) {
+        const v4f zero = {0, 0, 0, 0}, cap = {top, top, top, top};
+        for (int64_t t = begin; t < end; ++t) {
+            const int64_t off = (t / chunks) * d + (t % chunks) * kChunk;
+            const int64_t len = std::min(kChunk, d - (t % chunks) * kChunk);
+            const float* zp = z + off;
+            float* xp = x + off;
+            v4f a0 = {}, b0 = {};
+            int64_t i = 0;
+            for (; i + 4 <= len; i += 4) {
+                v4f u;
+                std::memcpy(&u, zp + i, sizeof(v4f));
+                // Bitwise selects: max(u, 0) then min(., cap), NaN-free inputs assumed.
+                u = (v4f)((v4i)u & (u > zero));
+                const v4i below = u < cap;
+                u = (v4f)(((v4i)u & below) | ((v4i)cap & ~below));
+                std::memcpy(xp + i, &u, sizeof(v4f));
+                a0 += u;
+                b0 += u * u;
+            }
+            double sa = 0.0, sb = 0.0;
+            for (; i < len; ++i) {
+                const float v = std::min(std::max(zp[i], 0.0f), top);
+                xp[i] = v;
+                sa += v;
+                sb += static_cast<double>(v) * v;
+            }
+            for (int k = 0; k < 4; ++k) {
+                sa += a0[k];
+                sb += b0[k];
+            }
+            p1[t] = sa;
+            p2[t] = sb;
+        }
+    });
+    for (int64_t r = 0; r < n; ++r) {
+        double sa = 0.0, sb = 0.0;
+        for (int64_t c = 0; c < chunks; ++c) {
+            sa += p1[r * chunks + c];
+            sb += p2[r * chunks + c];
+        }
+        s1[r] = static_cast<float>(sa);
+        s2[r] = static_cast<float>(sb);
+    }
+}
+
+/// gz = (0 < x < cap) ? g + c[row] + k[row] * x : 0 over [n, d] row-major float buffers (g
+/// may be null: 0; gz may be g), in one pass: the activation's backward with the penalty's
+/// gradient added.
+void activation_backward(const float* g, const float* x, float* gz, int64_t n, int64_t d,
+                         bool relu6, const float* c, const float* k) {
+    const float top = relu6 ? 6.0f : std::numeric_limits<float>::infinity();
+    split_run(n * d, 1, [&](int64_t begin, int64_t end) {
+        const v4f zero = {0, 0, 0, 0}, cap = {top, top, top, top};
+        for (int64_t r = begin / d; r < n && r * d < end; ++r) {
+            const int64_t lo = std::max(begin, r * d), hi = std::min(end, (r + 1) * d);
+            const float cr = c[r], kr = k[r];
+            const v4f cv = {cr, cr, cr, cr}, kv = {kr, kr, kr, kr};
+            int64_t i = lo;
+            for (; i + 4 <= hi; i += 4) {
+                v4f xv, gv = zero;
+                std::memcpy(&xv, x + i, sizeof(v4f));
+                if (g != nullptr) std::memcpy(&gv, g + i, sizeof(v4f));
+                const v4f val = gv + cv + kv * xv;
+                const v4f out = (v4f)((v4i)val & ((xv > zero) & (xv < cap)));
+                std::memcpy(gz + i, &out, sizeof(v4f));
+            }
+            for (; i < hi; ++i) {
+                const float v = (g != nullptr ? g[i] : 0.0f) + cr + kr * x[i];
+                gz[i] = x[i] > 0.0f && x[i] < top ? v : 0.0f;
+            }
+        }
+    });
+}
+
 /// One conv input's a * L1 + b * Hoyer per image, as an autograd node that hands x through
 /// unchanged, so the conv reads it from here and the backward pass adds the penalty's
 /// gradient to the conv's in the same elementwise pass.
@@ -284,6 +371,88 @@ class PenaltyTap : public torch::autograd::Function<PenaltyTap> {
     }
 };
 
+/// A ReLU/ReLU6 whose output only feeds penalised convs, with their penalty computed in the
+/// same passes (CPU float32, dense layouts): forward x = act(z) and both sums of x in one
+/// pass; backward the activation's mask applied to (conv gradient + c + k*x) in one pass
+/// (the same c, k as PenaltyTap). The penalty then costs almost no memory traffic of its
+/// own. a, b are the sums of the consumers' weights times lambdas (the terms add up).
+/// Outputs as PenaltyTap, with x = act(z) a new tensor.
+class FusedActivation : public torch::autograd::Function<FusedActivation> {
+public:
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                  const torch::Tensor& z, bool relu6, double a,
+                                                  double b, double eps) {
+        const int64_t n = z.size(0), dn = per_sample_numel(z);
+        const double d = static_cast<double>(dn);
+        torch::Tensor x = torch::empty_like(z);
+        torch::Tensor s1 = torch::empty({n}, z.options()), s2 = torch::empty({n}, z.options());
+        float* p1 = s1.data_ptr<float>();
+        float* p2 = s2.data_ptr<float>();
+        activation_sums(z.data_ptr<float>(), x.data_ptr<float>(), n, dn, relu6, p1, p2);
+        double sum_l1 = 0.0, sum_h = 0.0;
+        for (int64_t i = 0; i < n; ++i) {
+            sum_l1 += p1[i] / d;
+            sum_h += static_cast<double>(p1[i]) * p1[i] / (p2[i] + eps) / d;
+        }
+        const auto scalar = [&](double v) {
+            return torch::scalar_tensor(static_cast<float>(v), z.options());
+        };
+        const torch::Tensor term = scalar((a * sum_l1 + b * sum_h) / n);
+        const torch::Tensor l1 = scalar(a * sum_l1 / n), hoyer = scalar(b * sum_h / n);
+        ctx->save_for_backward({x, s1, s2});
+        ctx->saved_data["relu6"] = relu6;
+        ctx->saved_data["a"] = a;
+        ctx->saved_data["b"] = b;
+        ctx->saved_data["eps"] = eps;
+        ctx->mark_non_differentiable({l1, hoyer});
+        ctx->set_materialize_grads(false);
+        return {x, term, l1, hoyer};
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   const torch::autograd::variable_list& grads) {
+        const auto saved = ctx->get_saved_variables();
+        const torch::Tensor& x = saved[0];
+        const torch::Tensor& s1 = saved[1];
+        const torch::Tensor& s2 = saved[2];
+        const bool relu6 = ctx->saved_data["relu6"].toBool();
+        const double a = ctx->saved_data["a"].toDouble();
+        const double b = ctx->saved_data["b"].toDouble();
+        const double eps = ctx->saved_data["eps"].toDouble();
+        const int64_t n = x.size(0), dn = per_sample_numel(x);
+        const double g = grads[1].defined() ? grads[1].item<double>() / (dn * static_cast<double>(n)) : 0.0;
+        std::vector<float> c(n), k(n);
+        const float* p1 = s1.data_ptr<float>();
+        const float* p2 = s2.data_ptr<float>();
+        for (int64_t i = 0; i < n; ++i) {
+            const double den = p2[i] + eps;
+            c[i] = static_cast<float>(g * (a + 2.0 * b * p1[i] / den));
+            k[i] = static_cast<float>(-g * 2.0 * b * p1[i] * p1[i] / (den * den));
+        }
+        torch::Tensor through = grads[0];
+        if (through.defined() && (through.scalar_type() != torch::kFloat32 ||
+                                  through.strides() != x.strides()))
+            through = through.to(torch::kFloat32).contiguous(x.suggest_memory_format());
+        if (through.defined() && through.strides() != x.strides()) {
+            // A layout that contiguous() did not reproduce: the plain formulas.
+            std::vector<int64_t> shape(x.dim(), 1);
+            shape[0] = n;
+            const torch::Tensor cv = torch::tensor(c).view(shape), kv = torch::tensor(k).view(shape);
+            const torch::Tensor mask = relu6 ? (x > 0) & (x < 6) : x > 0;
+            return {(through + cv + kv * x) * mask, torch::Tensor(), torch::Tensor(),
+                    torch::Tensor(), torch::Tensor()};
+        }
+        const bool exclusive = through.defined() && through.is_same(grads[0]) &&
+                               !through.is_view() && through.use_count() <= 3 &&
+                               through.storage().use_count() == 1;
+        torch::Tensor gz = exclusive ? through : torch::empty_like(x);
+        activation_backward(through.defined() ? through.data_ptr<float>() : nullptr,
+                            x.data_ptr<float>(), gz.data_ptr<float>(), n, dn, relu6, c.data(),
+                            k.data());
+        return {gz, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
 }  // namespace
 
 ActivationPenalty::ActivationPenalty(std::vector<LayerPenalty> plan, int num_conv_layers)
@@ -295,22 +464,82 @@ ActivationPenalty::ActivationPenalty(std::vector<LayerPenalty> plan, int num_con
     }
 }
 
+ActivationPenalty::ActivationPenalty(std::vector<LayerPenalty> plan, const core::Network& net)
+    : ActivationPenalty(std::move(plan), static_cast<int>(net.conv_layers().size())) {
+    const auto layers = net.conv_layers();
+    std::vector<int> conv_of_op(net.ops.size(), -1);
+    for (const auto& l : layers) {
+        conv_of_op[l.op] = l.index;
+        input_op_.push_back(net.ops[l.op].inputs.at(0));
+    }
+    std::map<int, const LayerPenalty*> by_conv;
+    for (const auto& p : plan_) by_conv[p.conv_index] = &p;
+    std::vector<std::vector<int>> consumers(net.ops.size());
+    for (size_t i = 0; i < net.ops.size(); ++i)
+        for (int in : net.ops[i].inputs) consumers[in].push_back(static_cast<int>(i));
+    for (size_t i = 0; i < net.ops.size(); ++i) {
+        const auto kind = net.ops[i].kind;
+        if ((kind != core::OpKind::kReLU && kind != core::OpKind::kReLU6) || consumers[i].empty())
+            continue;
+        Fused f;
+        bool all = true;
+        for (int c : consumers[i]) {
+            const int conv = conv_of_op[c];
+            const auto it = conv >= 0 ? by_conv.find(conv) : by_conv.end();
+            if (it == by_conv.end()) {
+                all = false;
+                break;
+            }
+            f.a += it->second->weight * it->second->lambda1;
+            f.b += it->second->weight * it->second->lambda2;
+        }
+        if (all && (f.a != 0.0 || f.b != 0.0)) fusable_[static_cast<int>(i)] = f;
+    }
+}
+
 PenaltyRecorder::PenaltyRecorder(const ActivationPenalty& penalty) : penalty_(penalty) {
     for (size_t i = 0; i < penalty_.plan().size(); ++i)
         index_[penalty_.plan()[i].conv_index] = static_cast<int>(i);
 }
 
+void PenaltyRecorder::record(const torch::autograd::variable_list& out) {
+    terms_.push_back(out[1]);
+    l1_.push_back(out[2]);
+    hoyer_.push_back(out[3]);
+}
+
 torch::Tensor PenaltyRecorder::operator()(int conv_index, const torch::Tensor& x) {
     const auto it = index_.find(conv_index);
     if (it == index_.end()) return x;
+    const int producer = penalty_.input_op(conv_index);
+    if (producer >= 0 && std::find(fused_.begin(), fused_.end(), producer) != fused_.end())
+        return x;  // counted inside the activation
     const LayerPenalty& p = penalty_.plan()[it->second];
     const double a = p.weight * p.lambda1, b = p.weight * p.lambda2;
     if (a == 0.0 && b == 0.0) return x;
     const auto out = PenaltyTap::apply(x, a, b, kHoyerEps);
-    terms_.push_back(out[1]);
-    l1_.push_back(out[2]);
-    hoyer_.push_back(out[3]);
+    record(out);
     return out[0];
+}
+
+torch::Tensor PenaltyRecorder::activation(int op, const torch::Tensor& z, bool relu6) {
+    const auto it = penalty_.fusable().find(op);
+    if (it == penalty_.fusable().end() || !cpu_float(z) || !flat_in_place(z) || z.size(0) == 0)
+        return torch::Tensor();
+    const auto out = FusedActivation::apply(z, relu6, it->second.a, it->second.b, kHoyerEps);
+    record(out);
+    fused_.push_back(op);
+    return out[0];
+}
+
+ForwardHooks PenaltyRecorder::hooks() {
+    ForwardHooks h;
+    h.conv_input = [this](int conv, const torch::Tensor& x) { return (*this)(conv, x); };
+    if (!penalty_.fusable().empty())
+        h.activation = [this](int op, const torch::Tensor& z, bool relu6) {
+            return activation(op, z, relu6);
+        };
+    return h;
 }
 
 PenaltyValue PenaltyRecorder::value() const {

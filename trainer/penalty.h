@@ -21,6 +21,7 @@
 #include <map>
 #include <vector>
 
+#include "trainer/graph_net.h"
 #include "trainer/penalty_plan.h"
 
 namespace actsparse::trainer {
@@ -45,32 +46,55 @@ struct PenaltyValue {
 
 class ActivationPenalty;
 
-/// Collects the penalty during one forward pass: GraphNet::forward_capture calls it with each
-/// captured conv input and feeds the conv what it returns (the same data, routed through the
-/// penalty's autograd node so its gradient joins the conv's in one pass).
+/// Collects the penalty during one forward pass through GraphNet's hooks: a penalised conv's
+/// input is routed through the penalty's autograd node (its gradient then joins the conv's
+/// in one pass), or, where the input is a ReLU/ReLU6 that only feeds penalised convs and the
+/// tensors are CPU float32, the activation itself is replaced by one that computes the
+/// penalty in the same pass (ActivationPenalty's network constructor enables this).
 class PenaltyRecorder {
   public:
     explicit PenaltyRecorder(const ActivationPenalty& penalty);
-    /// The tap: x itself for layers without a penalty.
+    /// The conv-input tap: x itself for layers without a penalty (or already fused).
     torch::Tensor operator()(int conv_index, const torch::Tensor& x);
-    /// The penalty of the taps so far.
+    /// The activation hook: act(z) with the penalty fused, or undefined where not fused.
+    torch::Tensor activation(int op, const torch::Tensor& z, bool relu6);
+    /// Hooks for GraphNetImpl::forward_capture, bound to this recorder.
+    ForwardHooks hooks();
+    /// The penalty recorded so far.
     PenaltyValue value() const;
 
   private:
+    void record(const torch::autograd::variable_list& out);
     const ActivationPenalty& penalty_;
-    std::map<int, int> index_;                       ///< conv index -> plan entry
-    std::vector<torch::Tensor> terms_, l1_, hoyer_;  ///< per tapped layer, scalars
+    std::map<int, int> index_;  ///< conv index -> plan entry
+    std::vector<int> fused_;    ///< ops whose activation carried the penalty in this pass
+    std::vector<torch::Tensor> terms_, l1_, hoyer_;  ///< per recorded term, scalars
 };
 
 class ActivationPenalty {
   public:
     /// `plan` from plan_penalty; `num_conv_layers` is the network's conv layer count.
     ActivationPenalty(std::vector<LayerPenalty> plan, int num_conv_layers);
+    /// The same, and fuses the penalty into ReLU/ReLU6 ops of `net` whose every consumer is a
+    /// penalised conv (see PenaltyRecorder).
+    ActivationPenalty(std::vector<LayerPenalty> plan, const core::Network& net);
 
     /// Which conv inputs the penalty needs (for GraphNet::forward_capture).
     const std::vector<bool>& needs() const { return needs_; }
     const std::vector<LayerPenalty>& plan() const { return plan_; }
     bool empty() const { return plan_.empty(); }
+
+    /// A fusable activation op: its consumers' summed strengths.
+    struct Fused {
+        double a = 0.0;  ///< sum of weight * lambda1
+        double b = 0.0;  ///< sum of weight * lambda2
+    };
+    /// Activation ops (by op index) that can carry the penalty of all their consumers.
+    const std::map<int, Fused>& fusable() const { return fusable_; }
+    /// The op that produces conv layer i's input (-1 without a network).
+    int input_op(int conv_index) const {
+        return conv_index < static_cast<int>(input_op_.size()) ? input_op_[conv_index] : -1;
+    }
 
     /// The penalty of conv_inputs as from forward_capture (indexed by conv layer), outside
     /// the forward pass (its gradient then reaches the inputs separately). The penalised
@@ -80,6 +104,8 @@ class ActivationPenalty {
   private:
     std::vector<LayerPenalty> plan_;
     std::vector<bool> needs_;
+    std::map<int, Fused> fusable_;
+    std::vector<int> input_op_;
 };
 
 }  // namespace actsparse::trainer

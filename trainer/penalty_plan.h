@@ -36,8 +36,8 @@ bool method_uses_hoyer(Method m);
 bool method_needs_calibration(Method m);
 
 /// Defaults of the strengths (per-element-normalised terms, see trainer/penalty.h).
-constexpr double kDefaultLambda1 = 2e-3;
-constexpr double kDefaultLambda2 = 2e-3;
+constexpr double kDefaultLambda1 = 0.25;
+constexpr double kDefaultLambda2 = 0.5;
 
 struct PenaltySettings {
     Method method = Method::kBaseline;

@@ -27,9 +27,9 @@ StepTensors train_step(GraphNet& model, torch::optim::Optimizer& optimizer,
     for (size_t i = 0; i < n && counting; ++i) capture[i] = capture[i] || count[i];
     optimizer.zero_grad();
     PenaltyRecorder recorder(penalty);
-    ForwardOutput out = penalty.empty()
-                            ? model->forward_capture(images, capture)
-                            : model->forward_capture(images, capture, std::ref(recorder));
+    const ForwardHooks hooks = recorder.hooks();
+    ForwardOutput out =
+        model->forward_capture(images, capture, penalty.empty() ? nullptr : &hooks);
     const torch::Tensor ce = torch::nn::functional::cross_entropy(out.logits, labels);
     torch::Tensor loss = ce;
     PenaltyValue pen;

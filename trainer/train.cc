@@ -354,6 +354,8 @@ void interrupt_after_steps_for_testing(int64_t steps) { g_interrupt_after_steps 
 
 TrainResult run_training(const TrainOptions& options) {
     RunSetup s = resolve(options);
+    // From here on Ctrl-C / SIGTERM only set a flag; the loop checkpoints and returns.
+    StopSignals signals;
     const TrainOptions& o = s.opt;
     const fs::path run_dir = o.out;
     const std::string ckpt_path = (run_dir / "checkpoint.pt").string();
@@ -411,7 +413,7 @@ TrainResult run_training(const TrainOptions& options) {
     torch::optim::SGD optimizer(
         model->parameters(),
         torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
-    ActivationPenalty penalty(s.plan, static_cast<int>(num_layers));
+    ActivationPenalty penalty(s.plan, s.net);
     // Training densities are counted where they can differ from 1 (sparse inputs); the
     // validation and test passes count every layer.
     std::vector<bool> count_layers(num_layers);
@@ -481,7 +483,10 @@ TrainResult run_training(const TrainOptions& options) {
         save_checkpoint(ckpt_path, model, &optimizer, meta_json(at_epoch, at_batch), cuda_index);
     };
 
-    StopSignals signals;
+    if (g_stop_signal != 0)
+        return {TrainStatus::kInterrupted,
+                std::string("interrupted by ") + (g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                    " before training started; nothing new to save"};
     using Clock = std::chrono::steady_clock;
     auto last_ckpt = Clock::now();
     model->train();

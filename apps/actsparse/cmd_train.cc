@@ -70,8 +70,8 @@ void add_train_command(CLI::App& app) {
         ->capture_default_str();
     opt("--alpha", o.alpha, "Energy weight of the cost-weighted penalty (default 1)");
     opt("--beta", o.beta, "Cycle weight of the cost-weighted penalty (default 1)");
-    opt("--lambda1", o.lambda1, "L1 strength (proposed-hybrid; default 0.002)");
-    opt("--lambda2", o.lambda2, "Hoyer strength (all but baseline; default 0.002)");
+    opt("--lambda1", o.lambda1, "L1 strength (proposed-hybrid; default 0.25)");
+    opt("--lambda2", o.lambda2, "Hoyer strength (all but baseline; default 0.5)");
     opt("--checkpoint-minutes", o.checkpoint_minutes, "Minutes between mid-epoch checkpoints")
         ->capture_default_str();
     st->keyed.emplace_back(cmd->add_flag("--resume", o.resume,

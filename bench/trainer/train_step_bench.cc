@@ -155,8 +155,11 @@ BENCHMARK(BM_PenaltyOnly)
 /// The same comparison made robust to a busy machine: each iteration times one step
 /// without and one with the penalty (two models, same data) back to back, and the counters
 /// report the medians and the median of the per-pair overhead, so load that changes over
-/// seconds affects both alike.
+/// seconds affects both alike. Arg fused: 1 as the trainer runs (the penalty computed inside
+/// the ReLU/ReLU6 that feed penalised convs, on CPU), 0 every penalised conv input tapped
+/// (what CUDA and inputs that are not a direct ReLU output get).
 void BM_PenaltyOverhead(benchmark::State& state) {
+    const bool fuse = state.range(0) != 0;
     const std::string net_name = env("ACTSPARSE_BENCH_NET", "mobilenetv2-cifar");
     const double width = std::stod(env("ACTSPARSE_BENCH_WIDTH", "1.0"));
     const int64_t batch = std::stoll(env("ACTSPARSE_BENCH_BATCH", "64"));
@@ -186,8 +189,9 @@ void BM_PenaltyOverhead(benchmark::State& state) {
                 p.lambda1 = p.lambda2 = 1e-3;
                 plan.push_back(p);
             }
-        a.penalty =
-            std::make_unique<trainer::ActivationPenalty>(plan, static_cast<int>(layers.size()));
+        a.penalty = fuse ? std::make_unique<trainer::ActivationPenalty>(plan, net)
+                         : std::make_unique<trainer::ActivationPenalty>(
+                               plan, static_cast<int>(layers.size()));
         return a;
     };
     Arm base = make(false), pen = make(true);
@@ -220,7 +224,13 @@ void BM_PenaltyOverhead(benchmark::State& state) {
                    std::to_string(batch));
 }
 
-BENCHMARK(BM_PenaltyOverhead)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(12);
+BENCHMARK(BM_PenaltyOverhead)
+    ->ArgNames({"fused"})
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(20);
 
 BENCHMARK(BM_TrainStep)
     ->ArgNames({"penalty", "count"})

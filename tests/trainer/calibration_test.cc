@@ -87,7 +87,7 @@ TEST(Calibration, RejectsBadFiles) {
     EXPECT_NE(
         with([](auto& j) { j["layers"][3]["name"] = "features.99"; }).find("c.json.layers[3].name"),
         std::string::npos);
-    EXPECT_NE(with([](auto& j) {
+    EXPECT_NE(with([](nlohmann::json& j) {
                   j["layers"][3]["input_sparse"] = !j["layers"][3]["input_sparse"].get<bool>();
               }).find("c.json.layers[3].input_sparse"),
               std::string::npos);

@@ -199,13 +199,14 @@ TEST(GraphNet, GradientsReachEveryParameter) {
 }
 
 /// Parameter gradients of logits.sum() * 0.01 + penalty, with the penalty computed by `how`:
-/// 0 tapped into the forward pass (as training does), 1 from the captured inputs afterwards,
-/// 2 composed from the general |x| functions.
+/// 0 as training does (fused into the activations where possible, else tapped into the
+/// forward pass), 1 tapped only, 2 from the captured inputs afterwards, 3 composed from the
+/// general |x| functions.
 std::map<std::string, torch::Tensor> penalised_grads(const Network& net, int how) {
     torch::manual_seed(5);
     GraphNet model(net);
     model->to_channels_last();
-    model->eval();  // no dropout: the three passes must see the same function
+    model->eval();  // no dropout: the passes must see the same function
     std::vector<LayerPenalty> plan;
     for (const auto& l : net.conv_layers())
         if (l.input_sparse) {
@@ -217,18 +218,23 @@ std::map<std::string, torch::Tensor> penalised_grads(const Network& net, int how
             p.lambda2 = 0.7;
             plan.push_back(p);
         }
-    const ActivationPenalty penalty(plan, static_cast<int>(net.conv_layers().size()));
+    const ActivationPenalty fused(plan, net);
+    const ActivationPenalty tapped(plan, static_cast<int>(net.conv_layers().size()));
+    if (how == 0) {
+        EXPECT_FALSE(fused.fusable().empty()) << net.name;
+    }
+    const ActivationPenalty& penalty = how == 0 ? fused : tapped;
     const auto& in = net.input();
     const torch::Tensor x = torch::randn({3, in.channels, in.height, in.width})
                                 .contiguous(torch::MemoryFormat::ChannelsLast);
     PenaltyRecorder recorder(penalty);
-    const ForwardOutput out = how == 0
-                                  ? model->forward_capture(x, penalty.needs(), std::ref(recorder))
-                                  : model->forward_capture(x, penalty.needs());
+    const ForwardHooks hooks = recorder.hooks();
+    const ForwardOutput out =
+        model->forward_capture(x, penalty.needs(), how <= 1 ? &hooks : nullptr);
     torch::Tensor pen;
-    if (how == 0) {
+    if (how <= 1) {
         pen = recorder.value().total;
-    } else if (how == 1) {
+    } else if (how == 2) {
         pen = penalty(out.conv_inputs).total;
     } else {
         pen = torch::zeros({});
@@ -241,21 +247,25 @@ std::map<std::string, torch::Tensor> penalised_grads(const Network& net, int how
     (out.logits.sum() * 0.01 + pen).backward();
     std::map<std::string, torch::Tensor> grads;
     for (const auto& p : model->named_parameters()) grads[p.key()] = p.value().grad().clone();
+    grads["(penalty)"] = pen.detach().reshape({1});
     return grads;
 }
 
 void expect_same_penalised_grads(const Network& net) {
-    const auto tapped = penalised_grads(net, 0);
-    const auto separate = penalised_grads(net, 1);
-    const auto composite = penalised_grads(net, 2);
-    for (const auto& [name, g] : tapped) {
-        const double scale = g.abs().max().item<double>() + 1e-12;
-        EXPECT_LT((g - separate.at(name)).abs().max().item<double>(), 1e-5 * scale) << name;
-        EXPECT_LT((g - composite.at(name)).abs().max().item<double>(), 1e-4 * scale) << name;
+    SCOPED_TRACE(net.name);
+    const auto fused = penalised_grads(net, 0);
+    for (int how = 1; how <= 3; ++how) {
+        const auto other = penalised_grads(net, how);
+        for (const auto& [name, g] : fused) {
+            const double scale = g.abs().max().item<double>() + 1e-12;
+            EXPECT_LT((g - other.at(name)).abs().max().item<double>(),
+                      1e-4 * scale)
+                << name << " vs way " << how;
+        }
     }
 }
 
-TEST(GraphNet, TappedPenaltyGivesTheSameGradients) {
+TEST(GraphNet, FusedAndTappedPenaltyGiveTheSameGradients) {
     TinyNet tiny;
     expect_same_penalised_grads(tiny.net());
     expect_same_penalised_grads(core::builtin_network("squeezenet-fmnist", {1, 0.125, 0}));

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/network.h"
 #include "trainer/penalty_plan.h"
 
 namespace actsparse::trainer {
@@ -197,6 +198,68 @@ TEST(Penalty, CpuKernelsMatchDoubleReferenceOnLargeMaps) {
         (x.grad().to(torch::kFloat64) - xd.grad()).masked_select(pos).abs().max();
     EXPECT_LT(diff.item<double>(), 1e-5);
     EXPECT_TRUE(x.grad().is_contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
+TEST(Penalty, FusedActivationMatchesReluAndTap) {
+    // A ReLU6 feeding one penalised conv, large enough for the threaded one-pass kernels: the
+    // fused activation's output equals relu6, and the gradient reaching z equals the one
+    // through hardtanh + the separate tap.
+    at::set_num_threads(2);
+    core::Network net;
+    net.name = "act";
+    net.num_classes = 4;
+    core::Op in;
+    in.kind = core::OpKind::kInput;
+    in.name = "input";
+    in.channels = 16;
+    in.height = in.width = 32;
+    core::Op act = in;
+    act.kind = core::OpKind::kReLU6;
+    act.name = "act";
+    act.inputs = {0};
+    core::Op conv = in;
+    conv.kind = core::OpKind::kConv;
+    conv.name = "conv";
+    conv.inputs = {1};
+    conv.channels = 4;
+    conv.conv.C = 16;
+    conv.conv.M = 4;
+    conv.conv.P = conv.conv.Q = 32;
+    conv.conv.finalize("conv");
+    net.ops = {in, act, conv};
+    LayerPenalty p;
+    p.conv_index = 0;
+    p.name = "conv";
+    p.weight = 1.1;
+    p.lambda1 = 0.3;
+    p.lambda2 = 0.6;
+    const ActivationPenalty fused({p}, net), tapped({p}, 1);
+    ASSERT_EQ(fused.fusable().count(1), 1u);
+
+    torch::manual_seed(2);
+    const torch::Tensor z0 =
+        (4 * torch::randn({40, 16, 32, 32})).contiguous(torch::MemoryFormat::ChannelsLast);
+    const torch::Tensor consumer = torch::randn_like(z0);
+    auto run = [&](const ActivationPenalty& pen, torch::Tensor* x_out) {
+        torch::Tensor z = z0.clone().set_requires_grad(true);
+        PenaltyRecorder rec(pen);
+        torch::Tensor x = rec.activation(1, z, true);
+        const bool was_fused = x.defined();
+        if (!was_fused) x = torch::hardtanh(z, 0.0, 6.0);
+        const torch::Tensor y = rec(0, x);
+        const PenaltyValue v = rec.value();
+        ((y * consumer).sum() + v.total).backward();
+        *x_out = x.detach();
+        EXPECT_EQ(was_fused, &pen == &fused);
+        return std::make_pair(v.total.item<double>(), z.grad());
+    };
+    torch::Tensor xf, xt;
+    const auto [vf, gf] = run(fused, &xf);
+    const auto [vt, gt] = run(tapped, &xt);
+    EXPECT_TRUE(torch::equal(xf, xt));
+    EXPECT_NEAR(vf, vt, 1e-6 * std::abs(vt));
+    EXPECT_LT((gf - gt).abs().max().item<double>(), 1e-5 * gt.abs().max().item<double>());
+    EXPECT_TRUE(gf.is_contiguous(torch::MemoryFormat::ChannelsLast));
 }
 
 TEST(Penalty, EmptyPlanGivesZero) {
