@@ -68,7 +68,10 @@ TEST_P(TlmCalibration, LinesDescribeTheSimulatorAndRerunIsCached) {
         }
     }
     if (GetParam() == core::ZeroMode::kSkip) {
-        for (const auto& l : c.layers) EXPECT_GT(l.c_l, 0) << l.name << ": skipping saves cycles";
+        // The 3x3 layer is MAC-bound, so skipping saves cycles; the depthwise layer is bound
+        // by ifmap delivery (docs/performance.md), so its slope may be zero, never negative.
+        EXPECT_GT(c.layers[0].c_l, 0) << "skipping saves cycles";
+        for (const auto& l : c.layers) EXPECT_GE(l.c_l, 0) << l.name;
     }
 
     const CalibrationResult again = calibrate(in, tlm_simulator(so), ro);
