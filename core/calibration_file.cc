@@ -121,9 +121,9 @@ Calibration load_calibration(const std::string& path) {
 std::vector<std::string> check_calibration_matches(const Calibration& calib,
                                                    const core::Network& net) {
     if (calib.network != net.name)
-        throw core::InputError(calib.path + ".network", "is \"" + calib.network +
-                                                            "\" but the network trained is \"" +
-                                                            net.name + "\"");
+        throw core::InputError(
+            calib.path + ".network",
+            "is \"" + calib.network + "\" but the network trained is \"" + net.name + "\"");
     const auto conv = net.conv_layers(1);
     if (calib.layers.size() != conv.size())
         throw core::InputError(calib.path + ".layers",
@@ -134,10 +134,9 @@ std::vector<std::string> check_calibration_matches(const Calibration& calib,
     for (size_t i = 0; i < conv.size(); ++i) {
         const auto& cl = calib.layers[i];
         if (cl.name != conv[i].name)
-            throw core::InputError(
-                calib.path + ".layers[" + std::to_string(i) + "].name",
-                "is \"" + cl.name + "\" but conv layer " + std::to_string(i) + " of " +
-                    net.name + " is \"" + conv[i].name + "\"");
+            throw core::InputError(calib.path + ".layers[" + std::to_string(i) + "].name",
+                                   "is \"" + cl.name + "\" but conv layer " + std::to_string(i) +
+                                       " of " + net.name + " is \"" + conv[i].name + "\"");
         const double macs = static_cast<double>(conv[i].shape.macs());
         if (std::abs(cl.conv - macs) > 1e-6 * macs)
             warnings.push_back(calib.path + ": layer " + std::to_string(i) + " (" + cl.name +

@@ -22,15 +22,15 @@ struct CalibrationGlobal {
 
 /// One conv layer's fitted model.
 struct CalibrationLayer {
-    int index = 0;        ///< position among the network's conv layers
-    std::string name;     ///< the conv op's name, as in Network::conv_layers()
-    double conv = 0.0;    ///< Conv(l): dense MACs of the layer (batch 1)
-    double map_e = 0.0;   ///< Map_E(l)
-    double map_c = 0.0;   ///< Map_C(l)
-    double e_l = 0.0;     ///< energy per unit density [pJ]
-    double c_l = 0.0;     ///< cycles per unit density
-    double e0_l = 0.0;    ///< energy at density 0 [pJ]
-    double c0_l = 0.0;    ///< cycles at density 0
+    int index = 0;       ///< position among the network's conv layers
+    std::string name;    ///< the conv op's name, as in Network::conv_layers()
+    double conv = 0.0;   ///< Conv(l): dense MACs of the layer (batch 1)
+    double map_e = 0.0;  ///< Map_E(l)
+    double map_c = 0.0;  ///< Map_C(l)
+    double e_l = 0.0;    ///< energy per unit density [pJ]
+    double c_l = 0.0;    ///< cycles per unit density
+    double e0_l = 0.0;   ///< energy at density 0 [pJ]
+    double c0_l = 0.0;   ///< cycles at density 0
 
     double energy_pj(double density) const { return e0_l + e_l * density; }
     double cycles(double density) const { return c0_l + c_l * density; }

@@ -155,10 +155,9 @@ std::vector<std::string> check_calibration_matches(const Calibration& calib,
                                    "is \"" + cl.name + "\" but conv layer " + std::to_string(i) +
                                        " of " + net.name + " is \"" + conv[i].name + "\"");
         if (cl.input_sparse >= 0 && (cl.input_sparse == 1) != conv[i].input_sparse)
-            throw core::InputError(
-                calib.path + ".layers[" + std::to_string(i) + "].input_sparse",
-                std::string("disagrees with ") + net.name + " (" +
-                    (conv[i].input_sparse ? "true" : "false") + ")");
+            throw core::InputError(calib.path + ".layers[" + std::to_string(i) + "].input_sparse",
+                                   std::string("disagrees with ") + net.name + " (" +
+                                       (conv[i].input_sparse ? "true" : "false") + ")");
         const double macs = static_cast<double>(conv[i].shape.macs());
         if (std::abs(cl.conv - macs) > 1e-6 * macs)
             warnings.push_back(calib.path + ": layer " + std::to_string(i) + " (" + cl.name +

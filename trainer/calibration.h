@@ -23,15 +23,15 @@ struct CalibrationGlobal {
 
 /// One conv layer's fitted model.
 struct CalibrationLayer {
-    int index = 0;       ///< position among the network's conv layers
-    std::string name;    ///< the conv op's name, as in Network::conv_layers()
-    double conv = 0.0;   ///< Conv(l): dense MACs of the layer (batch 1)
-    double map_e = 0.0;  ///< Map_E(l)
-    double map_c = 0.0;  ///< Map_C(l)
-    double e_l = 0.0;    ///< energy per unit density [pJ]
-    double c_l = 0.0;    ///< cycles per unit density
-    double e0_l = 0.0;   ///< energy at density 0 [pJ]
-    double c0_l = 0.0;   ///< cycles at density 0
+    int index = 0;          ///< position among the network's conv layers
+    std::string name;       ///< the conv op's name, as in Network::conv_layers()
+    double conv = 0.0;      ///< Conv(l): dense MACs of the layer (batch 1)
+    double map_e = 0.0;     ///< Map_E(l)
+    double map_c = 0.0;     ///< Map_C(l)
+    double e_l = 0.0;       ///< energy per unit density [pJ]
+    double c_l = 0.0;       ///< cycles per unit density
+    double e0_l = 0.0;      ///< energy at density 0 [pJ]
+    double c0_l = 0.0;      ///< cycles at density 0
     int input_sparse = -1;  ///< "input_sparse" where given (1/0), else -1
 
     double energy_pj(double density) const { return e0_l + e_l * density; }
@@ -39,10 +39,10 @@ struct CalibrationLayer {
 };
 
 struct Calibration {
-    std::string path;       ///< where it was read from (for messages)
-    std::string network;    ///< e.g. "mobilenetv2-cifar"
-    std::string zero_mode;  ///< "skip" or "gate"
-    std::string form;       ///< "free" or "factorised"
+    std::string path;         ///< where it was read from (for messages)
+    std::string network;      ///< e.g. "mobilenetv2-cifar"
+    std::string zero_mode;    ///< "skip" or "gate"
+    std::string form;         ///< "free" or "factorised"
     int64_t batch = 1;        ///< N of the calibrated layers ("batch", optional, default 1)
     double width_mult = 0.0;  ///< "width_mult" of the network (optional; 0 = not given)
     CalibrationGlobal global;

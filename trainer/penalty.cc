@@ -378,7 +378,7 @@ class PenaltyTap : public torch::autograd::Function<PenaltyTap> {
 /// own. a, b are the sums of the consumers' weights times lambdas (the terms add up).
 /// Outputs as PenaltyTap, with x = act(z) a new tensor.
 class FusedActivation : public torch::autograd::Function<FusedActivation> {
-public:
+  public:
     static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
                                                   const torch::Tensor& z, bool relu6, double a,
                                                   double b, double eps) {
@@ -420,7 +420,8 @@ public:
         const double b = ctx->saved_data["b"].toDouble();
         const double eps = ctx->saved_data["eps"].toDouble();
         const int64_t n = x.size(0), dn = per_sample_numel(x);
-        const double g = grads[1].defined() ? grads[1].item<double>() / (dn * static_cast<double>(n)) : 0.0;
+        const double g =
+            grads[1].defined() ? grads[1].item<double>() / (dn * static_cast<double>(n)) : 0.0;
         std::vector<float> c(n), k(n);
         const float* p1 = s1.data_ptr<float>();
         const float* p2 = s2.data_ptr<float>();
@@ -430,14 +431,15 @@ public:
             k[i] = static_cast<float>(-g * 2.0 * b * p1[i] * p1[i] / (den * den));
         }
         torch::Tensor through = grads[0];
-        if (through.defined() && (through.scalar_type() != torch::kFloat32 ||
-                                  through.strides() != x.strides()))
+        if (through.defined() &&
+            (through.scalar_type() != torch::kFloat32 || through.strides() != x.strides()))
             through = through.to(torch::kFloat32).contiguous(x.suggest_memory_format());
         if (through.defined() && through.strides() != x.strides()) {
             // A layout that contiguous() did not reproduce: the plain formulas.
             std::vector<int64_t> shape(x.dim(), 1);
             shape[0] = n;
-            const torch::Tensor cv = torch::tensor(c).view(shape), kv = torch::tensor(k).view(shape);
+            const torch::Tensor cv = torch::tensor(c).view(shape),
+                                kv = torch::tensor(k).view(shape);
             const torch::Tensor mask = relu6 ? (x > 0) & (x < 6) : x > 0;
             return {(through + cv + kv * x) * mask, torch::Tensor(), torch::Tensor(),
                     torch::Tensor(), torch::Tensor()};

@@ -28,8 +28,7 @@ StepTensors train_step(GraphNet& model, torch::optim::Optimizer& optimizer,
     optimizer.zero_grad();
     PenaltyRecorder recorder(penalty);
     const ForwardHooks hooks = recorder.hooks();
-    ForwardOutput out =
-        model->forward_capture(images, capture, penalty.empty() ? nullptr : &hooks);
+    ForwardOutput out = model->forward_capture(images, capture, penalty.empty() ? nullptr : &hooks);
     const torch::Tensor ce = torch::nn::functional::cross_entropy(out.logits, labels);
     torch::Tensor loss = ce;
     PenaltyValue pen;

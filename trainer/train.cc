@@ -484,9 +484,9 @@ TrainResult run_training(const TrainOptions& options) {
     };
 
     if (g_stop_signal != 0)
-        return {TrainStatus::kInterrupted,
-                std::string("interrupted by ") + (g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                    " before training started; nothing new to save"};
+        return {TrainStatus::kInterrupted, std::string("interrupted by ") +
+                                               (g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                                               " before training started; nothing new to save"};
     using Clock = std::chrono::steady_clock;
     auto last_ckpt = Clock::now();
     model->train();

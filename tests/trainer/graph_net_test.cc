@@ -258,8 +258,7 @@ void expect_same_penalised_grads(const Network& net) {
         const auto other = penalised_grads(net, how);
         for (const auto& [name, g] : fused) {
             const double scale = g.abs().max().item<double>() + 1e-12;
-            EXPECT_LT((g - other.at(name)).abs().max().item<double>(),
-                      1e-4 * scale)
+            EXPECT_LT((g - other.at(name)).abs().max().item<double>(), 1e-4 * scale)
                 << name << " vs way " << how;
         }
     }
