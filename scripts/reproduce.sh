@@ -58,8 +58,8 @@ for method in sparsity-targeting proposed-hoyer proposed-hybrid; do
     # goes from strong to weak and stops at the first that qualifies).
     for scale in $SCALES; do
         dir="$OUT/$method-x$scale"
-        l2=$(python3 -c "print(0.002*$scale)")
-        l1=$(python3 -c "print(0.002*$scale)")
+        l2=$(python3 -c "print(0.5*$scale)")
+        l1=$(python3 -c "print(0.25*$scale)")
         args=(--method "$method" --init "$OUT/baseline" --baseline-run "$OUT/baseline"
               --epochs "$TUNE_EPOCHS" --limit-batches "$TUNE_BATCHES" --lambda2 "$l2")
         [ "$method" = proposed-hybrid ] && args+=(--lambda1 "$l1")

@@ -8,7 +8,7 @@ ACTSPARSE_PACKAGES=(
     g++ cmake make pkg-config
     libsystemc-dev          # SystemC 2.3.4 + TLM-2.0 (pkg-config systemc)
     libtorch-dev            # LibTorch 1.13 CPU (find_package(Torch))
-    nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+    nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev
     googletest libgtest-dev libbenchmark-dev
     gnuplot-nox             # figures of calibration/evaluation reports
     dataset-fashion-mnist   # the default dataset, /usr/share/datasets/fashion-mnist
