@@ -78,6 +78,18 @@ Calibration parse_calibration(const std::string& text, const std::string& where)
     if (c.form != "free" && c.form != "factorised")
         throw core::InputError(where + ".form",
                                "expected \"free\" or \"factorised\", got \"" + c.form + "\"");
+    if (j.contains("batch")) {
+        const json& b = j["batch"];
+        if (!b.is_number_integer() || b.get<int64_t>() < 1)
+            throw core::InputError(where + ".batch", "expected an integer >= 1, got " + b.dump());
+        c.batch = b.get<int64_t>();
+    }
+    if (j.contains("width_mult")) {
+        const json& w = j["width_mult"];
+        if (!w.is_number() || !(w.get<double>() > 0.0))
+            throw core::InputError(where + ".width_mult", "expected a number > 0, got " + w.dump());
+        c.width_mult = w.get<double>();
+    }
     const json& g = require(j, "global", where);
     const std::string gw = where + ".global";
     if (!g.is_object()) throw core::InputError(gw, "expected a JSON object");
@@ -109,6 +121,11 @@ Calibration parse_calibration(const std::string& text, const std::string& where)
         cl.c_l = require_number(l, "c_l", lw, true);
         cl.e0_l = require_number(l, "e0_l", lw, false);
         cl.c0_l = require_number(l, "c0_l", lw, false);
+        if (l.contains("input_sparse")) {
+            if (!l["input_sparse"].is_boolean())
+                throw core::InputError(lw + ".input_sparse", "expected true or false");
+            cl.input_sparse = l["input_sparse"].get<bool>() ? 1 : 0;
+        }
         c.layers.push_back(cl);
     }
     return c;
@@ -124,7 +141,7 @@ std::vector<std::string> check_calibration_matches(const Calibration& calib,
         throw core::InputError(
             calib.path + ".network",
             "is \"" + calib.network + "\" but the network trained is \"" + net.name + "\"");
-    const auto conv = net.conv_layers(1);
+    const auto conv = net.conv_layers(calib.batch);
     if (calib.layers.size() != conv.size())
         throw core::InputError(calib.path + ".layers",
                                "has " + std::to_string(calib.layers.size()) + " layers but " +
@@ -137,6 +154,10 @@ std::vector<std::string> check_calibration_matches(const Calibration& calib,
             throw core::InputError(calib.path + ".layers[" + std::to_string(i) + "].name",
                                    "is \"" + cl.name + "\" but conv layer " + std::to_string(i) +
                                        " of " + net.name + " is \"" + conv[i].name + "\"");
+        if (cl.input_sparse >= 0 && (cl.input_sparse == 1) != conv[i].input_sparse)
+            throw core::InputError(calib.path + ".layers[" + std::to_string(i) + "].input_sparse",
+                                   std::string("disagrees with ") + net.name + " (" +
+                                       (conv[i].input_sparse ? "true" : "false") + ")");
         const double macs = static_cast<double>(conv[i].shape.macs());
         if (std::abs(cl.conv - macs) > 1e-6 * macs)
             warnings.push_back(calib.path + ": layer " + std::to_string(i) + " (" + cl.name +

@@ -3,8 +3,9 @@
 /// the fitted linear model of energy and cycles in the layer's input-activation density D,
 ///   E_l(D) = e0_l + e_l * D   [pJ],   C_l(D) = c0_l + c_l * D   [cycles],
 /// with e_l = Conv(l) * Map_E(l) * e1 and c_l = Conv(l) * Map_C(l) * c1 (paper eqs. 1, 3, 6).
-/// The trainer weights its activation penalty by e_l and c_l; evaluation predicts with them.
+/// The trainer weights its activation penalty by e_l and c_l and reports predicted totals.
 /// No LibTorch here.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,25 +23,28 @@ struct CalibrationGlobal {
 
 /// One conv layer's fitted model.
 struct CalibrationLayer {
-    int index = 0;       ///< position among the network's conv layers
-    std::string name;    ///< the conv op's name, as in Network::conv_layers()
-    double conv = 0.0;   ///< Conv(l): dense MACs of the layer (batch 1)
-    double map_e = 0.0;  ///< Map_E(l)
-    double map_c = 0.0;  ///< Map_C(l)
-    double e_l = 0.0;    ///< energy per unit density [pJ]
-    double c_l = 0.0;    ///< cycles per unit density
-    double e0_l = 0.0;   ///< energy at density 0 [pJ]
-    double c0_l = 0.0;   ///< cycles at density 0
+    int index = 0;          ///< position among the network's conv layers
+    std::string name;       ///< the conv op's name, as in Network::conv_layers()
+    double conv = 0.0;      ///< Conv(l): dense MACs of the layer (batch 1)
+    double map_e = 0.0;     ///< Map_E(l)
+    double map_c = 0.0;     ///< Map_C(l)
+    double e_l = 0.0;       ///< energy per unit density [pJ]
+    double c_l = 0.0;       ///< cycles per unit density
+    double e0_l = 0.0;      ///< energy at density 0 [pJ]
+    double c0_l = 0.0;      ///< cycles at density 0
+    int input_sparse = -1;  ///< "input_sparse" where given (1/0), else -1
 
     double energy_pj(double density) const { return e0_l + e_l * density; }
     double cycles(double density) const { return c0_l + c_l * density; }
 };
 
 struct Calibration {
-    std::string path;       ///< where it was read from (for messages)
-    std::string network;    ///< e.g. "mobilenetv2-cifar"
-    std::string zero_mode;  ///< "skip" or "gate"
-    std::string form;       ///< "free" or "factorised"
+    std::string path;         ///< where it was read from (for messages)
+    std::string network;      ///< e.g. "mobilenetv2-cifar"
+    std::string zero_mode;    ///< "skip" or "gate"
+    std::string form;         ///< "free" or "factorised"
+    int64_t batch = 1;        ///< N of the calibrated layers ("batch", optional, default 1)
+    double width_mult = 0.0;  ///< "width_mult" of the network (optional; 0 = not given)
     CalibrationGlobal global;
     std::vector<CalibrationLayer> layers;  ///< in conv-layer order, index == position
 
@@ -59,10 +63,11 @@ Calibration parse_calibration(const std::string& text, const std::string& where)
 Calibration load_calibration(const std::string& path);
 
 /// Checks that a calibration describes `net`: same network name, same number of conv
-/// layers, the same name at each index. Throws InputError naming the file and field.
-/// Returns a warning line per layer whose `conv` differs from the network's batch-1 MACs
-/// (the same network at another width multiplier: names agree, sizes do not); the penalty
-/// only uses ratios between layers, so that is allowed but reported.
+/// layers, the same name (and input_sparse, where given) at each index. Throws InputError
+/// naming the file and field. Returns a warning line per layer whose `conv` differs from the
+/// network's MACs at the calibration's batch (the same network at another width multiplier:
+/// names agree, sizes do not); the penalty only uses ratios between layers, so that is
+/// allowed but reported.
 std::vector<std::string> check_calibration_matches(const Calibration& calib,
                                                    const core::Network& net);
 

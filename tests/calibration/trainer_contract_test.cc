@@ -1,5 +1,5 @@
 // The contract with the trainer: the calib.json this folder writes is read by the trainer's
-// own parser (trainer/calibration.cc, plain C++, compiled into this test) with the same
+// own parser (core/calibration_file.cc, plain C++, linked through core) with the same
 // per-layer numbers and predictions.
 #include <gtest/gtest.h>
 
