@@ -48,8 +48,12 @@ train() {  # train RUN_DIR ARGS...: runs or resumes a training run until summary
 
 log "train baseline"
 train "$OUT/baseline" --method baseline --epochs "$BASE_EPOCHS" --limit-batches "$BASE_BATCHES"
-BASE_ACC=$(python3 -c "import json;print(json.load(open('$OUT/baseline/summary.json'))['test']['accuracy'])")
-log "baseline top-1 $BASE_ACC"
+# Matched accuracy is decided on the validation split (the last epoch's val accuracy in
+# log.jsonl), never on the test set the table reports.
+val_acc() { python3 -c "import json;print(json.loads(open('$1/log.jsonl').read().splitlines()[-1])['val']['accuracy'])"; }
+test_acc() { python3 -c "import json;print(json.load(open('$1/summary.json'))['test']['accuracy'])"; }
+BASE_ACC=$(val_acc "$OUT/baseline")
+log "baseline val top-1 $BASE_ACC, test top-1 $(test_acc "$OUT/baseline")"
 
 RUNS=("$OUT/baseline")
 for method in sparsity-targeting proposed-hoyer proposed-hybrid; do
@@ -66,8 +70,8 @@ for method in sparsity-targeting proposed-hoyer proposed-hybrid; do
         [ "$method" != sparsity-targeting ] && args+=(--calibration "$OUT/calib-skip.json")
         log "train $method lambda scale $scale"
         train "$dir" "${args[@]}"
-        a=$(python3 -c "import json;print(json.load(open('$dir/summary.json'))['test']['accuracy'])")
-        log "$method x$scale: top-1 $a (baseline $BASE_ACC)"
+        a=$(val_acc "$dir")
+        log "$method x$scale: val top-1 $a (baseline $BASE_ACC), test top-1 $(test_acc "$dir")"
         if python3 -c "import sys; sys.exit(0 if $BASE_ACC - $a <= 0.01 else 1)"; then
             chosen=$dir
             break

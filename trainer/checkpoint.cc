@@ -1,10 +1,13 @@
 #include "trainer/checkpoint.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
 #include "core/error.h"
+#include "core/safetensors.h"
 
 namespace actsparse::trainer {
 namespace {
@@ -114,14 +117,101 @@ nlohmann::json meta_of(torch::serialize::InputArchive& archive, const std::strin
 
 }  // namespace
 
+namespace {
+
+nlohmann::json safetensors_meta(const core::SafetensorsHeader& h, const std::string& path) {
+    const auto m = h.metadata.find("meta");
+    if (m == h.metadata.end()) throw core::InputError(path + ": __metadata__.meta", "missing");
+    nlohmann::json meta;
+    try {
+        meta = nlohmann::json::parse(m->second);
+    } catch (const nlohmann::json::exception& e) {
+        throw core::InputError(path + ": __metadata__.meta", std::string("bad JSON: ") + e.what());
+    }
+    if (!meta.is_object() || meta.value("schema", "") != "actsparse.checkpoint/1")
+        throw core::InputError(path + ": __metadata__.meta.schema", "not actsparse.checkpoint/1");
+    return meta;
+}
+
+bool is_safetensors_path(const std::string& path) {
+    const std::string ext = ".safetensors";
+    return path.size() >= ext.size() &&
+           path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
+}
+
+nlohmann::json load_safetensors_weights(const std::string& path, GraphNet& model,
+                                        const torch::Device& device) {
+    const std::string blob = core::read_file(path);
+    const core::SafetensorsHeader h = core::parse_safetensors(blob, path);
+    const nlohmann::json meta = safetensors_meta(h, path);
+    torch::NoGradGuard no_grad;
+    auto load_one = [&](const std::string& key, torch::Tensor& dst) {
+        const core::SafetensorsEntry* e = h.find(key);
+        if (e == nullptr)
+            throw core::InputError(path,
+                                   "no tensor " + key + " (weights of another network or width?)");
+        if (!std::equal(e->shape.begin(), e->shape.end(), dst.sizes().begin(), dst.sizes().end()))
+            throw core::InputError(path, "tensor " + key + " has shape " +
+                                             c10::str(torch::IntArrayRef(e->shape)) +
+                                             ", the model needs " + c10::str(dst.sizes()));
+        const auto dtype = e->dtype == "F32"   ? torch::kFloat32
+                           : e->dtype == "I64" ? torch::kInt64
+                                               : torch::kFloat64;
+        if (e->dtype != "F32" && e->dtype != "I64")
+            throw core::InputError(
+                path, "tensor " + key + " has dtype " + e->dtype + " (expected F32 or I64)");
+        torch::Tensor src = torch::empty(e->shape, torch::TensorOptions().dtype(dtype));
+        std::memcpy(src.data_ptr(), blob.data() + h.buffer_offset + e->begin, e->end - e->begin);
+        dst.copy_(src.to(device));
+    };
+    for (auto& p : model->named_parameters(true)) load_one(p.key(), p.value());
+    for (auto& b : model->named_buffers(true)) load_one(b.key(), b.value());
+    return meta;
+}
+
+}  // namespace
+
 nlohmann::json read_checkpoint_meta(const std::string& path) {
+    if (is_safetensors_path(path)) {
+        const std::string blob = core::read_file(path);
+        return safetensors_meta(core::parse_safetensors(blob, path), path);
+    }
     auto archive = open_archive(path, torch::kCPU);
     return meta_of(archive, path);
+}
+
+void save_weights_safetensors(const std::string& path, GraphNet& model,
+                              const nlohmann::json& meta) {
+    std::vector<core::SafetensorsTensor> tensors;
+    auto add = [&](const std::string& name, const torch::Tensor& t) {
+        const bool is_int = t.scalar_type() == torch::kInt64;
+        const torch::Tensor c =
+            t.detach().to(torch::kCPU, is_int ? torch::kInt64 : torch::kFloat32).contiguous();
+        core::SafetensorsTensor st;
+        st.name = name;
+        st.dtype = is_int ? "I64" : "F32";
+        st.shape.assign(c.sizes().begin(), c.sizes().end());
+        st.data.assign(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size());
+        tensors.push_back(std::move(st));
+    };
+    for (const auto& p : model->named_parameters(true)) add(p.key(), p.value());
+    for (const auto& b : model->named_buffers(true)) add(b.key(), b.value());
+    // Wider dtypes first keeps every tensor naturally aligned.
+    std::stable_sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) {
+        return a.dtype == "I64" && b.dtype != "I64";
+    });
+    core::write_file_atomic(path, core::encode_safetensors({{"meta", meta.dump()}}, tensors));
 }
 
 nlohmann::json load_checkpoint(const std::string& path, GraphNet& model,
                                torch::optim::Optimizer* optimizer, bool restore_rng,
                                const torch::Device& device) {
+    if (is_safetensors_path(path)) {
+        if (optimizer != nullptr)
+            throw core::InputError(path, "a weights-only file has no optimizer state to resume");
+        (void)restore_rng;
+        return load_safetensors_weights(path, model, device);
+    }
     auto archive = open_archive(path, device);
     nlohmann::json meta = meta_of(archive, path);
     torch::serialize::InputArchive model_archive;
@@ -157,7 +247,12 @@ nlohmann::json load_checkpoint(const std::string& path, GraphNet& model,
 
 std::string resolve_checkpoint_path(const std::string& file_or_run) {
     namespace fs = std::filesystem;
-    if (fs::is_directory(file_or_run)) return (fs::path(file_or_run) / "checkpoint.pt").string();
+    if (fs::is_directory(file_or_run)) {
+        const fs::path ckpt = fs::path(file_or_run) / "checkpoint.pt";
+        const fs::path weights = fs::path(file_or_run) / "model.safetensors";
+        if (!fs::exists(ckpt) && fs::exists(weights)) return weights.string();
+        return ckpt.string();
+    }
     return file_or_run;
 }
 

@@ -31,8 +31,17 @@ nlohmann::json load_checkpoint(const std::string& path, GraphNet& model,
                                torch::optim::Optimizer* optimizer, bool restore_rng,
                                const torch::Device& device);
 
-/// A checkpoint path from a --init/--run argument: the file itself, or
-/// <folder>/checkpoint.pt for a run folder.
+/// Writes the model's parameters and buffers (full dotted names, F32 / I64) and `meta`
+/// (metadata key "meta", JSON) to a safetensors file, atomically. The file reads back in
+/// any LibTorch version and in Python (`safetensors.torch.load_file`), unlike checkpoint.pt
+/// whose archive format follows the LibTorch that wrote it; a run keeps its final weights
+/// in RUN_DIR/model.safetensors.
+void save_weights_safetensors(const std::string& path, GraphNet& model, const nlohmann::json& meta);
+
+/// A checkpoint path from a --init/--run argument: the file itself, or for a run folder
+/// <folder>/checkpoint.pt, or <folder>/model.safetensors when the run has no checkpoint.pt
+/// (a run copied without it). load_checkpoint reads either kind (a .safetensors file holds
+/// weights only: asking it for optimizer state is an InputError).
 std::string resolve_checkpoint_path(const std::string& file_or_run);
 
 }  // namespace actsparse::trainer

@@ -25,15 +25,15 @@ int64_t per_sample_numel(const torch::Tensor& x) {
 
 torch::Tensor l1_per_sample(const torch::Tensor& x) {
     const double d = static_cast<double>(per_sample_numel(x));
-    return torch::linalg_vector_norm(x, 1, non_batch_dims(x), false, c10::nullopt) / d;
+    return torch::linalg_vector_norm(x, 1, non_batch_dims(x), false, {}) / d;
 }
 
 torch::Tensor hoyer_per_sample(const torch::Tensor& x, double eps) {
     const auto dims = non_batch_dims(x);
     const double d = static_cast<double>(per_sample_numel(x));
-    const torch::Tensor s1 = torch::linalg_vector_norm(x, 1, dims, false, c10::nullopt);
+    const torch::Tensor s1 = torch::linalg_vector_norm(x, 1, dims, false, {});
     // The 2-norm's backward is defined as 0 at an all-zero map, so the square is safe there.
-    const torch::Tensor s2 = torch::linalg_vector_norm(x, 2, dims, false, c10::nullopt).square();
+    const torch::Tensor s2 = torch::linalg_vector_norm(x, 2, dims, false, {}).square();
     return s1.square() / (s2 + eps) / d;
 }
 
@@ -284,7 +284,7 @@ class PenaltyTap : public torch::autograd::Function<PenaltyTap> {
         } else {
             const torch::Tensor flat = flat_view(x);
             s1 = flat.sum(1);
-            s2 = torch::linalg_vector_norm(flat, 2, {1}, false, c10::nullopt).square();
+            s2 = torch::linalg_vector_norm(flat, 2, {1}, false, {}).square();
             l1 = a * (s1 / d).mean();
             hoyer = b * (s1.square() / (s2 + eps) / d).mean();
             term = l1 + hoyer;

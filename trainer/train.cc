@@ -609,6 +609,7 @@ TrainResult run_training(const TrainOptions& options) {
         last_ckpt = Clock::now();
     }
     if (!fs::exists(ckpt_path)) checkpoint(epoch, 0);  // --epochs 0: the evaluated model
+    save_weights_safetensors((run_dir / "model.safetensors").string(), model, meta_json(epoch, 0));
 
     const EvalResult test =
         evaluate(model, data.test, s.info, test_idx, o.batch_size, o.limit_eval_batches, s.device);

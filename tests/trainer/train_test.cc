@@ -349,6 +349,43 @@ TEST_F(TrainTest, ExportsExactTraces) {
     EXPECT_THROW(export_traces({o.out, "", e.out, 100000, 2, true}), core::InputError);
 }
 
+TEST_F(TrainTest, PortableWeightsStandInForTheCheckpoint) {
+    TempDir runs("portable");
+    TrainOptions o = options(runs / "r");
+    o.epochs = 1;
+    ASSERT_EQ(run_training(o).status, TrainStatus::kCompleted);
+    const std::string st = o.out + "/model.safetensors";
+    ASSERT_TRUE(fs::exists(st));
+    expect_same_weights(o.out + "/checkpoint.pt", st);
+    EXPECT_EQ(read_checkpoint_meta(st)["epoch"],
+              read_checkpoint_meta(o.out + "/checkpoint.pt")["epoch"]);
+
+    // A run copied without checkpoint.pt (e.g. trained on another machine's LibTorch).
+    const std::string copy = runs / "copy";
+    fs::create_directories(copy);
+    fs::copy_file(st, copy + "/model.safetensors");
+    EXPECT_EQ(resolve_checkpoint_path(copy), copy + "/model.safetensors");
+    EXPECT_EQ(resolve_checkpoint_path(o.out), o.out + "/checkpoint.pt");
+    TrainOptions f = options(runs / "ft");
+    f.init = copy;
+    f.epochs = 1;
+    f.limit_batches = 1;
+    ASSERT_EQ(run_training(f).status, TrainStatus::kCompleted);
+
+    // Weights only: asking it for the optimizer state is an input error.
+    const core::Network net = core::builtin_network(kNet, {1, kWidth, 0});
+    GraphNet m(net);
+    torch::optim::SGD opt(m->parameters(), torch::optim::SGDOptions(0.1));
+    EXPECT_THROW(load_checkpoint(st, m, &opt, false, torch::kCPU), core::InputError);
+    // A truncated file names itself.
+    const std::string bad = runs / "bad.safetensors";
+    {
+        std::ofstream out(bad, std::ios::binary);
+        out << core::read_file(st).substr(0, 40);
+    }
+    EXPECT_THROW(load_checkpoint(bad, m, nullptr, false, torch::kCPU), core::InputError);
+}
+
 TEST_F(TrainTest, EvaluateOnlyWithZeroEpochs) {
     TempDir runs("eval");
     TrainOptions o = options(runs / "r");
