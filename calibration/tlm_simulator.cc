@@ -34,6 +34,7 @@ Simulator tlm_simulator(const TlmSimulatorOptions& opts) {
                 "convolution");
         PointResult out;
         out.density = r.density;
+        out.ofmap_density = r.ofmap_density;
         out.energy_pj = r.energy.total();
         out.cycles = static_cast<double>(r.cycles_total);
         out.cycles_processing = static_cast<double>(r.cycles_processing);

@@ -75,9 +75,10 @@ Calibration parse_calibration(const std::string& text, const std::string& where)
         throw core::InputError(where + ".zero_mode",
                                "expected \"skip\" or \"gate\", got \"" + c.zero_mode + "\"");
     c.form = require_string(j, "form", where);
-    if (c.form != "free" && c.form != "factorised")
-        throw core::InputError(where + ".form",
-                               "expected \"free\" or \"factorised\", got \"" + c.form + "\"");
+    if (c.form != "free" && c.form != "factorised" && c.form != "writeback")
+        throw core::InputError(
+            where + ".form",
+            "expected \"free\", \"factorised\" or \"writeback\", got \"" + c.form + "\"");
     if (j.contains("batch")) {
         const json& b = j["batch"];
         if (!b.is_number_integer() || b.get<int64_t>() < 1)

@@ -42,7 +42,7 @@ struct Calibration {
     std::string path;         ///< where it was read from (for messages)
     std::string network;      ///< e.g. "mobilenetv2-cifar"
     std::string zero_mode;    ///< "skip" or "gate"
-    std::string form;         ///< "free" or "factorised"
+    std::string form;         ///< "free", "factorised" or "writeback" (docs/calibration.md)
     int64_t batch = 1;        ///< N of the calibrated layers ("batch", optional, default 1)
     double width_mult = 0.0;  ///< "width_mult" of the network (optional; 0 = not given)
     CalibrationGlobal global;

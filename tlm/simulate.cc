@@ -131,13 +131,18 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     const bool ifmap_rlc = arch.dram.rlc && opts.ifmap_compressed;
     const RowStreams in = encode_rows(trace.ifmap.data(), s.N * s.C * s.H, s.W, ifmap_rlc, rlc);
     std::vector<int16_t> out16(r.ofmap.size());
+    int64_t ofmap_nonzero = 0;
     for (size_t i = 0; i < r.ofmap.size(); ++i) {
         int64_t v = r.ofmap[i] >> trace.frac_bits;  // products carry 2x frac bits
         if (opts.relu_out) v = std::max<int64_t>(v, 0);
         v = std::clamp<int64_t>(v, std::numeric_limits<int16_t>::min(),
                                 std::numeric_limits<int16_t>::max());
         out16[i] = static_cast<int16_t>(v);
+        ofmap_nonzero += v != 0;
     }
+    r.ofmap_density = out16.empty()
+                          ? 0.0
+                          : static_cast<double>(ofmap_nonzero) / static_cast<double>(out16.size());
     RowStreams out = encode_rows(out16.data(), s.N * s.M * s.P, s.Q, arch.dram.rlc, rlc);
     const uint64_t filter_base = 0;
     const uint64_t filter_bytes = align_up(static_cast<uint64_t>(s.weight_elems()) * 2);
@@ -275,6 +280,7 @@ nlohmann::json LayerResult::to_json() const {
     j["mapping"] = tlm::to_json(mapping);
     j["mappings_considered"] = mappings_considered;
     j["density"] = density;
+    j["ofmap_density"] = ofmap_density;
     j["cycles"] = {{"processing", cycles_processing},
                    {"total", cycles_total},
                    {"compute_stall", compute_stall_cycles}};

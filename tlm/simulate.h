@@ -38,6 +38,9 @@ struct LayerResult {
     LayerMapping mapping;
     int64_t mappings_considered = 0;
     double density = 0;  ///< measured on the ifmap
+    /// Fraction of non-zero values of the ofmap as written back to DRAM (after the optional
+    /// ReLU): what the next layer reads, and what the RLC-compressed write costs.
+    double ofmap_density = 0;
     int64_t cycles_processing = 0;
     int64_t cycles_total = 0;
     int64_t compute_stall_cycles = 0;

@@ -109,6 +109,7 @@ void run(const CalibrateOpts& o) {
     in.network = net.name;
     in.layers = net.conv_layers(o.batch);
     in.first_input = net.input().name;
+    in.producer = input_producers(net);
     in.batch = o.batch;
     in.width_mult = o.width;
     if (!o.densities.empty()) in.sweep.densities = parse_densities(o.densities, "--densities");
@@ -176,12 +177,13 @@ void run(const CalibrateOpts& o) {
         c.run.simulated, c.run.workers, format_duration(c.run.wall_seconds).c_str());
     std::printf(
         "global: e1 %.6g e0 %.6g pJ/MAC, c1 %.6g c0 %.6g cycles/MAC; form %s "
-        "(validation MAE free %.3f %%, factorised %.3f %%)\n",
-        c.e1, c.e0, c.c1, c.c0, c.form.c_str(), c.form_score_free, c.form_score_factorised);
+        "(validation MAE free %.3f %%, factorised %.3f %%, writeback %.3f %%)\n",
+        c.e1, c.e0, c.c1, c.c0, c.form.c_str(), c.form_score_free, c.form_score_factorised,
+        c.form_score_writeback);
     std::printf("%-10s %-10s %-7s %14s %14s %14s %12s %s\n", "set", "form", "qty", "layer MAE mean",
                 "layer MAE max", "sparse-in max", "network MAE", "target");
     for (const auto& [set, forms] : c.validation["sets"].items())
-        for (const char* form : {"free", "factorised"})
+        for (const char* form : {"free", "factorised", "writeback"})
             for (const char* q : {"energy", "cycles"}) {
                 const auto& v = forms[form][q];
                 std::printf("%-10s %-10s %-7s %13.3f%% %13.3f%% %13.3f%% %11.3f%% %s\n",
@@ -242,8 +244,8 @@ void add_calibrate_command(CLI::App& app) {
     cmd->add_option("--report", o->report,
                     "Report folder, or none (default: the --out name with -report)");
     cmd->add_option("--form", o->form,
-                    "Where e_l/c_l come from: auto (smaller validation error) | free | "
-                    "factorised")
+                    "Where e_l/c_l come from: auto (smallest validation error) | free | "
+                    "factorised | writeback")
         ->capture_default_str();
     cmd->add_option("--figure-format", o->figure_format, "png | svg")->capture_default_str();
     cmd->add_option("--gnuplot", o->gnuplot, "gnuplot executable")->capture_default_str();

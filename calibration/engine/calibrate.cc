@@ -27,6 +27,7 @@ std::string fmt(double v) {
 
 json line_json(const LineFit& f) {
     return {{"slope", f.slope},
+            {"slope_out", f.slope_out},
             {"intercept", f.intercept},
             {"r2", f.r2},
             {"max_residual", f.max_residual},
@@ -36,7 +37,7 @@ json line_json(const LineFit& f) {
 json quantity_json(const QuantityFit& q) {
     json f = line_json(q.factorised);
     f["map"] = q.factorised_map;
-    return {{"free", line_json(q.free)}, {"factorised", f}};
+    return {{"free", line_json(q.free)}, {"factorised", f}, {"writeback", line_json(q.writeback)}};
 }
 
 std::vector<std::string> pattern_names(const std::vector<core::ZeroPattern>& ps) {
@@ -50,6 +51,17 @@ const char* set_of(const PointSpec& p) {
     if (p.role == PointRole::kTrace) return "traces";
     return p.pattern == core::ZeroPattern::kUniform ? "heldout" : "structured";
 }
+
+enum class Form { kFree, kFactorised, kWriteback };
+constexpr Form kForms[] = {Form::kFree, Form::kFactorised, Form::kWriteback};
+const char* form_name(Form f) {
+    return f == Form::kFree ? "free" : f == Form::kFactorised ? "factorised" : "writeback";
+}
+const LineFit& line_of(const QuantityFit& q, Form f) {
+    return f == Form::kFree ? q.free : f == Form::kFactorised ? q.factorised : q.writeback;
+}
+// The ofmap density of a point (0 when the simulator did not report it).
+double dout(const PointResult& r) { return std::max(0.0, r.ofmap_density); }
 
 double pct_error(double predicted, double simulated) {
     return simulated != 0 ? 100.0 * std::abs(predicted - simulated) / std::abs(simulated) : 0.0;
@@ -69,8 +81,7 @@ struct Errors {
 // The validation block of calib.json for one set of points.
 json validate_set(const std::vector<LayerCalibration>& layers, const std::string& set) {
     json out;
-    for (const char* form : {"free", "factorised"}) {
-        const bool free = std::string(form) == "free";
+    for (const Form form : kForms) {
         for (const char* quantity : {"energy", "cycles"}) {
             const bool energy = std::string(quantity) == "energy";
             json layer_rows = json::array();
@@ -80,12 +91,12 @@ json validate_set(const std::vector<LayerCalibration>& layers, const std::string
             std::map<std::tuple<double, int, uint64_t>, std::pair<double, double>> scenarios;
             for (const auto& l : layers) {
                 const QuantityFit& q = energy ? l.energy : l.cycles;
-                const LineFit& line = free ? q.free : q.factorised;
+                const LineFit& line = line_of(q, form);
                 Errors e;
                 for (const auto& p : l.validation) {
                     if (set != set_of(p.spec)) continue;
                     const double sim = energy ? p.result.energy_pj : p.result.cycles;
-                    const double pred = line.predict(p.result.density);
+                    const double pred = line.predict(p.result.density, dout(p.result));
                     e.add(pct_error(pred, sim));
                     const auto key =
                         p.spec.role == PointRole::kTrace
@@ -110,7 +121,7 @@ json validate_set(const std::vector<LayerCalibration>& layers, const std::string
             }
             Errors net;
             for (const auto& [key, v] : scenarios) net.add(pct_error(v.first, v.second));
-            out[form][quantity] = {
+            out[form_name(form)][quantity] = {
                 {"layer_mae_pct_mean", over_layers.mean()},
                 {"layer_mae_pct_max", worst_layer},
                 {"network_mae_pct", net.mean()},
@@ -127,15 +138,15 @@ json validate_set(const std::vector<LayerCalibration>& layers, const std::string
 }
 
 // Mean validation error (energy and cycles, all synthetic validation points) of one form.
-double form_score(const std::vector<LayerCalibration>& layers, bool free) {
+double form_score(const std::vector<LayerCalibration>& layers, Form form) {
     Errors e;
     for (const auto& l : layers)
         for (const auto& p : l.validation) {
             if (p.spec.role != PointRole::kValidate) continue;
-            const LineFit& le = free ? l.energy.free : l.energy.factorised;
-            const LineFit& lc = free ? l.cycles.free : l.cycles.factorised;
-            e.add(pct_error(le.predict(p.result.density), p.result.energy_pj));
-            e.add(pct_error(lc.predict(p.result.density), p.result.cycles));
+            const LineFit& le = line_of(l.energy, form);
+            const LineFit& lc = line_of(l.cycles, form);
+            e.add(pct_error(le.predict(p.result.density, dout(p.result)), p.result.energy_pj));
+            e.add(pct_error(lc.predict(p.result.density, dout(p.result)), p.result.cycles));
         }
     return e.mean();
 }
@@ -221,7 +232,9 @@ FormChoice parse_form(const std::string& text, const std::string& where) {
     if (text == "auto") return FormChoice::kAuto;
     if (text == "free") return FormChoice::kFree;
     if (text == "factorised") return FormChoice::kFactorised;
-    throw core::InputError(where, "expected auto, free or factorised, got \"" + text + "\"");
+    if (text == "writeback") return FormChoice::kWriteback;
+    throw core::InputError(where,
+                           "expected auto, free, factorised or writeback, got \"" + text + "\"");
 }
 
 std::vector<PointSpec> sweep_points(const CalibrationInput& in) {
@@ -290,14 +303,20 @@ CalibrationResult fit_calibration(const CalibrationInput& in, const std::vector<
     for (auto& lc : c.layers) {
         if (lc.points.empty())
             core::model_bug("calibration::fit_calibration", "layer " + lc.name + " has no points");
-        std::vector<double> lx, le, lcy;
+        std::vector<double> lx, lo, le, lcy;
         for (const auto& p : lc.points) {
             lx.push_back(p.result.density);
+            lo.push_back(dout(p.result));
             le.push_back(p.result.energy_pj);
             lcy.push_back(p.result.cycles);
         }
         lc.energy.free = fit_line(lx, le);
         lc.cycles.free = fit_line(lx, lcy);
+        lc.energy.writeback = fit_plane(lx, lo, le);
+        lc.cycles.writeback = fit_plane(lx, lo, lcy);
+        double so = 0;
+        for (double v : lo) so += v;
+        lc.ofmap_density_mean = so / static_cast<double>(lo.size());
         conv.push_back(lc.conv);
         x.push_back(lx);
         ye.push_back(le);
@@ -331,29 +350,63 @@ CalibrationResult fit_calibration(const CalibrationInput& in, const std::vector<
         c.layers[l].cycles.factorised_map = fc.map[l];
     }
 
-    c.form_score_free = form_score(c.layers, true);
-    c.form_score_factorised = form_score(c.layers, false);
-    bool free = false;
+    c.form_score_free = form_score(c.layers, Form::kFree);
+    c.form_score_factorised = form_score(c.layers, Form::kFactorised);
+    c.form_score_writeback = form_score(c.layers, Form::kWriteback);
+    Form form = Form::kFactorised;
     switch (in.form) {
         case FormChoice::kFree:
-            free = true;
+            form = Form::kFree;
             break;
         case FormChoice::kFactorised:
-            free = false;
+            form = Form::kFactorised;
             break;
-        case FormChoice::kAuto:
-            // Without validation points the free lines (never worse on the fit data) win.
-            free = c.form_score_free < c.form_score_factorised ||
-                   (c.form_score_free == 0 && c.form_score_factorised == 0);
+        case FormChoice::kWriteback:
+            form = Form::kWriteback;
             break;
+        case FormChoice::kAuto: {
+            // Without validation points the free lines (never worse on the fit data) win. A
+            // tie keeps the simpler form (factorised, then free).
+            const double ff = c.form_score_free, fa = c.form_score_factorised,
+                         fw = c.form_score_writeback;
+            if (ff == 0 && fa == 0 && fw == 0)
+                form = Form::kFree;
+            else if (fw < std::min(ff, fa))
+                form = Form::kWriteback;
+            else if (ff < fa)
+                form = Form::kFree;
+            break;
+        }
     }
-    c.form = free ? "free" : "factorised";
+    const bool free = form != Form::kFactorised;
+    c.form = form_name(form);
+    // The write-back form charges a layer's ofmap-write slope to the layers that read the
+    // ofmap (their input density is that ofmap's density), so the per-layer weights are
+    // d(network energy)/d(D_l); an ofmap no conv reads keeps its write at the mean density.
+    for (size_t l = 0; l < c.layers.size(); ++l) {
+        const int p = l < in.producer.size() ? in.producer[l] : -1;
+        if (p < 0 || p >= static_cast<int>(c.layers.size()) || p == static_cast<int>(l)) continue;
+        c.layers[l].producer = p;
+        ++c.layers[static_cast<size_t>(p)].consumers;
+    }
     for (size_t l = 0; l < c.layers.size(); ++l) {
         auto& lc = c.layers[l];
-        const LineFit& e = free ? lc.energy.free : lc.energy.factorised;
-        const LineFit& cy = free ? lc.cycles.free : lc.cycles.factorised;
+        const LineFit& e = line_of(lc.energy, form);
+        const LineFit& cy = line_of(lc.cycles, form);
         lc.e_l = e.slope, lc.e0_l = e.intercept;
         lc.c_l = cy.slope, lc.c0_l = cy.intercept;
+        if (form == Form::kWriteback) {
+            lc.eo_l = e.slope_out, lc.co_l = cy.slope_out;
+            if (lc.producer >= 0) {
+                const auto& pl = c.layers[static_cast<size_t>(lc.producer)];
+                lc.e_l += pl.energy.writeback.slope_out / pl.consumers;
+                lc.c_l += pl.cycles.writeback.slope_out / pl.consumers;
+            }
+            if (lc.consumers == 0) {
+                lc.e0_l += lc.eo_l * lc.ofmap_density_mean;
+                lc.c0_l += lc.co_l * lc.ofmap_density_mean;
+            }
+        }
         // e_l = Conv * Map_E * e1 holds in both forms: the free form's Map is its slope over
         // Conv * e1 (the factorised Map where e1 = 0 leaves it undefined).
         lc.map_e = free && c.e1 > 0 ? lc.e_l / (lc.conv * c.e1) : fe.map[l];
@@ -368,6 +421,34 @@ CalibrationResult fit_calibration(const CalibrationInput& in, const std::vector<
         {"sets", json::object()}};
     for (const auto& s : sets) c.validation["sets"][s] = validate_set(c.layers, s);
     return c;
+}
+
+std::vector<int> input_producers(const core::Network& net) {
+    std::map<int, int> conv_of_op;  // op index -> conv-layer index
+    const auto layers = net.conv_layers(1);
+    for (const auto& l : layers) conv_of_op[l.op] = l.index;
+    std::vector<int> out;
+    for (const auto& l : layers) {
+        int op = net.ops[static_cast<size_t>(l.op)].inputs.empty()
+                     ? -1
+                     : net.ops[static_cast<size_t>(l.op)].inputs.front();
+        int producer = -1;
+        bool relu = false;  // the accelerator writes ReLU'd ofmaps: only then is D_out = D_in
+        while (op >= 0) {
+            const core::Op& o = net.ops[static_cast<size_t>(op)];
+            if (o.kind == core::OpKind::kConv) {
+                if (relu) producer = conv_of_op.at(op);
+                break;
+            }
+            relu |= o.kind == core::OpKind::kReLU || o.kind == core::OpKind::kReLU6;
+            const bool pass = o.kind == core::OpKind::kBatchNorm || o.kind == core::OpKind::kReLU ||
+                              o.kind == core::OpKind::kReLU6;
+            if (!pass || o.inputs.size() != 1) break;
+            op = o.inputs.front();
+        }
+        out.push_back(producer);
+    }
+    return out;
 }
 
 CalibrationResult calibrate(const CalibrationInput& in, const Simulator& sim,
@@ -393,12 +474,14 @@ json to_json(const CalibrationResult& c) {
     j["arch"] = in.arch;
     j["arch_hash"] = in.arch_hash;
     j["form"] = c.form;
-    j["form_selection"] = {
-        {"requested", in.form == FormChoice::kAuto   ? "auto"
-                      : in.form == FormChoice::kFree ? "free"
-                                                     : "factorised"},
-        {"validation_mae_pct",
-         {{"free", c.form_score_free}, {"factorised", c.form_score_factorised}}}};
+    j["form_selection"] = {{"requested", in.form == FormChoice::kAuto        ? "auto"
+                                         : in.form == FormChoice::kFree      ? "free"
+                                         : in.form == FormChoice::kWriteback ? "writeback"
+                                                                             : "factorised"},
+                           {"validation_mae_pct",
+                            {{"free", c.form_score_free},
+                             {"factorised", c.form_score_factorised},
+                             {"writeback", c.form_score_writeback}}}};
     j["sweep"] = {{"densities", in.sweep.densities},
                   {"seeds", in.sweep.seeds},
                   {"patterns", pattern_names(in.sweep.patterns)},
@@ -419,6 +502,11 @@ json to_json(const CalibrationResult& c) {
                    {"c_l", l.c_l},
                    {"e0_l", l.e0_l},
                    {"c0_l", l.c0_l},
+                   {"eo_l", l.eo_l},
+                   {"co_l", l.co_l},
+                   {"producer", l.producer},
+                   {"consumers", l.consumers},
+                   {"ofmap_density_mean", l.ofmap_density_mean},
                    {"energy", quantity_json(l.energy)},
                    {"cycles", quantity_json(l.cycles)},
                    {"mapping", l.mapping},
@@ -427,6 +515,7 @@ json to_json(const CalibrationResult& c) {
         json points = json::array();
         for (const auto& p : l.points)
             points.push_back({{"density", p.result.density},
+                              {"ofmap_density", p.result.ofmap_density},
                               {"target_density", p.spec.density},
                               {"seed", p.spec.seed},
                               {"pattern", core::to_string(p.spec.pattern)},
@@ -437,8 +526,10 @@ json to_json(const CalibrationResult& c) {
         lj["points"] = points;
         json vpoints = json::array();
         for (const auto& p : l.validation) {
+            const double d = p.result.density, o = dout(p.result);
             json v = {{"set", set_of(p.spec)},
                       {"density", p.result.density},
+                      {"ofmap_density", p.result.ofmap_density},
                       {"energy_pj", p.result.energy_pj},
                       {"cycles", p.result.cycles},
                       {"predicted",
@@ -447,7 +538,10 @@ json to_json(const CalibrationResult& c) {
                           {"cycles", l.cycles.free.predict(p.result.density)}}},
                         {"factorised",
                          {{"energy_pj", l.energy.factorised.predict(p.result.density)},
-                          {"cycles", l.cycles.factorised.predict(p.result.density)}}}}},
+                          {"cycles", l.cycles.factorised.predict(p.result.density)}}},
+                        {"writeback",
+                         {{"energy_pj", l.energy.writeback.predict(d, o)},
+                          {"cycles", l.cycles.writeback.predict(d, o)}}}}},
                       {"mapping", p.result.mapping}};
             if (p.spec.role == PointRole::kTrace) {
                 v["file"] = p.spec.trace_file;

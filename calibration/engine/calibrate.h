@@ -49,13 +49,17 @@ struct TraceInput {
 std::vector<TraceInput> read_trace_manifest(const std::string& dir, const std::string& network,
                                             const std::vector<core::ConvLayer>& layers);
 
-enum class FormChoice { kAuto, kFree, kFactorised };
+enum class FormChoice { kAuto, kFree, kFactorised, kWriteback };
 FormChoice parse_form(const std::string& text, const std::string& where);
 
 struct CalibrationInput {
     std::string network;
     std::vector<core::ConvLayer> layers;  ///< conv_layers(batch) of the network
     std::string first_input;              ///< name of the input op (its consumers read the image)
+    /// Per conv layer: the conv layer whose written-back ofmap is this layer's whole input
+    /// (see input_producers), or -1. Empty: none known. The write-back form
+    /// charges a producer's ofmap-write slope to the layers that read that ofmap.
+    std::vector<int> producer;
     int64_t batch = 1;
     double width_mult = 1.0;  ///< channel width multiplier of the network (recorded only)
     SweepConfig sweep;
@@ -78,6 +82,7 @@ struct Point {
 struct QuantityFit {
     LineFit free;
     LineFit factorised;
+    LineFit writeback;          ///< free line + ofmap-density term
     double factorised_map = 0;  ///< Map(l) of the factorised fit
 };
 
@@ -89,6 +94,11 @@ struct LayerCalibration {
     double conv = 0;  ///< Conv(l), eq. 2, at the calibration batch
     double map_e = 0, map_c = 0;
     double e_l = 0, c_l = 0, e0_l = 0, c0_l = 0;  ///< from the chosen form
+    /// Write-back form: slopes in this layer's own ofmap density, the producer they are
+    /// charged to (see CalibrationInput::producer) and the mean ofmap density of the fit points.
+    double eo_l = 0, co_l = 0, ofmap_density_mean = 0;
+    int producer = -1;
+    int consumers = 0;  ///< conv layers whose whole input is this layer's ofmap
     QuantityFit energy, cycles;
     nlohmann::json mapping;  ///< at density 1 (or the most used)
     bool mapping_changes = false;
@@ -99,11 +109,12 @@ struct LayerCalibration {
 
 struct CalibrationResult {
     CalibrationInput input;
-    std::string form;  ///< "free" | "factorised": where e_l/c_l come from
+    std::string form;  ///< "free" | "factorised" | "writeback": where e_l/c_l come from
     double e1 = 0, e0 = 0, c1 = 0, c0 = 0;
     std::vector<LayerCalibration> layers;
     nlohmann::json validation;
     double form_score_free = 0, form_score_factorised = 0;  ///< mean validation error, %
+    double form_score_writeback = 0;
     RunStats run;
 };
 
@@ -114,6 +125,12 @@ std::vector<PointSpec> sweep_points(const CalibrationInput& in);
 /// Fits and validates from results that match sweep_points(in) one to one.
 CalibrationResult fit_calibration(const CalibrationInput& in, const std::vector<PointSpec>& specs,
                                   const std::vector<PointResult>& results);
+
+/// CalibrationInput::producer for a network: per conv layer, the conv whose output reaches
+/// its input through BatchNorm, ReLU and ReLU6 ops only, with at least one ReLU/ReLU6 on the
+/// way (else -1: the accelerator writes ReLU'd ofmaps, so only then is the producer's D_out
+/// this layer's input density).
+std::vector<int> input_producers(const core::Network& net);
 
 /// sweep_points + run_points + fit_calibration.
 CalibrationResult calibrate(const CalibrationInput& in, const Simulator& sim,

@@ -43,13 +43,21 @@ Amplitude best_amplitude(double c, double s, const std::vector<double>& x,
 
 LineFit assess_line(double slope, double intercept, const std::vector<double>& x,
                     const std::vector<double>& y) {
+    return assess_plane(slope, 0.0, intercept, x, std::vector<double>(x.size(), 0.0), y);
+}
+
+LineFit assess_plane(double slope, double slope_out, double intercept, const std::vector<double>& x,
+                     const std::vector<double>& x_out, const std::vector<double>& y) {
+    if (x.size() != y.size() || x_out.size() != y.size())
+        core::model_bug("calibration::assess_plane", "x, x_out and y differ in length");
     LineFit f;
     f.slope = slope;
+    f.slope_out = slope_out;
     f.intercept = intercept;
     const double ym = mean(y);
     double sse = 0, sst = 0;
     for (size_t i = 0; i < x.size(); ++i) {
-        const double e = y[i] - f.predict(x[i]);
+        const double e = y[i] - f.predict(x[i], x_out[i]);
         sse += e * e;
         sst += (y[i] - ym) * (y[i] - ym);
         f.max_residual = std::max(f.max_residual, std::abs(e));
@@ -76,6 +84,50 @@ LineFit fit_line(const std::vector<double>& x, const std::vector<double>& y) {
     }
     const double slope = sxx > 0 ? std::max(0.0, sxy / sxx) : 0.0;
     return assess_line(slope, ym - slope * xm, x, y);
+}
+
+LineFit fit_plane(const std::vector<double>& x, const std::vector<double>& x_out,
+                  const std::vector<double>& y) {
+    if (x.size() != y.size() || x_out.size() != y.size() || x.empty())
+        core::model_bug("calibration::fit_plane", "needs matching, non-empty x, x_out and y");
+    const double xm = mean(x), om = mean(x_out), ym = mean(y);
+    double sxx = 0, soo = 0, sxo = 0, sxy = 0, soy = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+        const double dx = x[i] - xm, dout = x_out[i] - om, dy = y[i] - ym;
+        sxx += dx * dx, soo += dout * dout, sxo += dx * dout;
+        sxy += dx * dy, soy += dout * dy;
+    }
+    const auto sse_of = [&](const LineFit& f) {
+        double s = 0;
+        for (size_t i = 0; i < x.size(); ++i) {
+            const double e = y[i] - f.predict(x[i], x_out[i]);
+            s += e * e;
+        }
+        return s;
+    };
+    // Candidates: the line in x (slope_out = 0), the line in x_out (slope = 0), and the
+    // unconstrained plane when identified and feasible. The constrained optimum is one of them
+    // (a convex quadratic over the quadrant: interior or an edge).
+    LineFit best = fit_line(x, y);
+    double best_sse = sse_of(best);
+    if (soo > 0) {
+        const double so = std::max(0.0, soy / soo);
+        const LineFit f = assess_plane(0.0, so, ym - so * om, x, x_out, y);
+        const double s = sse_of(f);
+        if (s < best_sse) best = f, best_sse = s;
+    }
+    const double det = sxx * soo - sxo * sxo;
+    // Identified only when x_out is not (nearly) collinear with x.
+    if (sxx > 0 && soo > 0 && det > 1e-9 * sxx * soo) {
+        const double a = (soo * sxy - sxo * soy) / det;
+        const double b = (sxx * soy - sxo * sxy) / det;
+        if (a >= 0 && b >= 0) {
+            const LineFit f = assess_plane(a, b, ym - a * xm - b * om, x, x_out, y);
+            const double s = sse_of(f);
+            if (s <= best_sse) best = f, best_sse = s;
+        }
+    }
+    return best;
 }
 
 FactorisedFit fit_factorised(const std::vector<double>& conv,

@@ -38,9 +38,13 @@ const char* to_string(PointRole r) {
 }
 
 nlohmann::json to_json(const PointResult& r) {
-    return {{"density", r.density}, {"energy_pj", r.energy_pj},
-            {"cycles", r.cycles},   {"cycles_processing", r.cycles_processing},
-            {"mapping", r.mapping}, {"host_seconds", r.host_seconds}};
+    return {{"density", r.density},
+            {"energy_pj", r.energy_pj},
+            {"cycles", r.cycles},
+            {"cycles_processing", r.cycles_processing},
+            {"mapping", r.mapping},
+            {"host_seconds", r.host_seconds},
+            {"ofmap_density", r.ofmap_density}};
 }
 
 PointResult point_result_from_json(const nlohmann::json& j, const std::string& where) {
@@ -54,6 +58,7 @@ PointResult point_result_from_json(const nlohmann::json& j, const std::string& w
     if (m == j.end()) throw core::InputError(where + ".mapping", "missing");
     r.mapping = *m;
     if (j.contains("host_seconds")) r.host_seconds = number(j, "host_seconds", where);
+    if (j.contains("ofmap_density")) r.ofmap_density = number(j, "ofmap_density", where);
     return r;
 }
 

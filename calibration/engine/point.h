@@ -38,7 +38,9 @@ struct PointSpec {
 
 /// What the simulator measured for one point.
 struct PointResult {
-    double density = 0;            ///< ifmap density measured on the trace (the fit's x)
+    double density = 0;  ///< ifmap density measured on the trace (the fit's x)
+    /// Density of the ofmap written back (after ReLU); < 0 when the simulator did not say
+    double ofmap_density = -1;
     double energy_pj = 0;          ///< total layer energy [pJ]
     double cycles = 0;             ///< total layer cycles (compute overlapped with DRAM)
     double cycles_processing = 0;  ///< cycles of the PE array alone

@@ -36,26 +36,33 @@ int role_id(PointRole r) { return r == PointRole::kFit ? 0 : r == PointRole::kVa
 std::string data_file(const LayerCalibration& l) {
     std::ostringstream s;
     s << "# " << l.name << "\n# density energy_pj cycles pattern(0 uniform, 1 channel, 2 block)"
-      << " role(0 fit, 1 validate, 2 trace)\n";
+      << " role(0 fit, 1 validate, 2 trace) ofmap_density energy_writeback cycles_writeback"
+      << " (the write-back form's prediction at the point)\n";
     for (const auto* list : {&l.points, &l.validation})
-        for (const auto& p : *list)
+        for (const auto& p : *list) {
+            const double o = std::max(0.0, p.result.ofmap_density);
             s << num(p.result.density, "%.10g") << ' ' << num(p.result.energy_pj, "%.10g") << ' '
               << num(p.result.cycles, "%.10g") << ' ' << static_cast<int>(p.spec.pattern) << ' '
-              << role_id(p.spec.role) << '\n';
+              << role_id(p.spec.role) << ' ' << num(o, "%.10g") << ' '
+              << num(l.energy.writeback.predict(p.result.density, o), "%.10g") << ' '
+              << num(l.cycles.writeback.predict(p.result.density, o), "%.10g") << '\n';
+        }
     return s.str();
 }
 
 // Mean error over a layer's synthetic validation points, in %.
-double layer_error(const LayerCalibration& l, bool energy, bool free) {
+// form: 0 free, 1 factorised, 2 write-back.
+double layer_error(const LayerCalibration& l, bool energy, int form) {
     const QuantityFit& q = energy ? l.energy : l.cycles;
-    const LineFit& f = free ? q.free : q.factorised;
+    const LineFit& f = form == 0 ? q.free : form == 1 ? q.factorised : q.writeback;
     double sum = 0;
     int n = 0;
     for (const auto& p : l.validation) {
         if (p.spec.role != PointRole::kValidate) continue;
         const double sim = energy ? p.result.energy_pj : p.result.cycles;
         if (sim == 0) continue;
-        sum += 100.0 * std::abs(f.predict(p.result.density) - sim) / std::abs(sim);
+        const double o = std::max(0.0, p.result.ofmap_density);
+        sum += 100.0 * std::abs(f.predict(p.result.density, o) - sim) / std::abs(sim);
         ++n;
     }
     return n ? sum / n : 0.0;
@@ -113,7 +120,10 @@ std::string plot_script(const CalibrationResult& c, const std::string& ext) {
             s << line_expr(fit.free) << " with lines lw 2 lc rgb \"black\" title \"free (R^2 "
               << num(fit.free.r2, "%.4f") << ")\", \\\n     " << line_expr(fit.factorised)
               << " with lines lw 2 dt 2 lc rgb \"#2ca02c\" title \"factorised (R^2 "
-              << num(fit.factorised.r2, "%.4f") << ")\"\n";
+              << num(fit.factorised.r2, "%.4f") << ")\", \\\n     " << dat
+              << " using 1:(column(5) < 2 ? $" << (energy ? 7 : 8)
+              << " : 1/0) with points pt 2 ps 0.6 lc rgb \"#555555\" title \"write-back (R^2 "
+              << num(fit.writeback.r2, "%.4f") << ")\"\n";
         }
         s << "unset multiplot\nset output\n";
     }
@@ -128,7 +138,9 @@ std::string plot_script(const CalibrationResult& c, const std::string& ext) {
       << "plot \"data/validation.dat\" using 1:2 with linespoints pt 7 title \"energy, free\", \\\n"
       << "     \"\" using 1:3 with linespoints pt 6 title \"energy, factorised\", \\\n"
       << "     \"\" using 1:4 with linespoints pt 5 title \"cycles, free\", \\\n"
-      << "     \"\" using 1:5 with linespoints pt 4 title \"cycles, factorised\"\n"
+      << "     \"\" using 1:5 with linespoints pt 4 title \"cycles, factorised\", \\\n"
+      << "     \"\" using 1:6 with linespoints pt 9 title \"energy, write-back\", \\\n"
+      << "     \"\" using 1:7 with linespoints pt 8 title \"cycles, write-back\"\n"
       << "set output\n";
     return s.str();
 }
@@ -195,7 +207,10 @@ std::string markdown(const CalibrationResult& c, const ReportOptions& opts,
       << (c.c1 > 0 ? num(c.c0 / c.c1) : "-") << " |\n\n"
       << "Form used for e_l, c_l: **" << c.form << "** (mean validation error: free "
       << num(c.form_score_free, "%.3f") << " %, factorised " << num(c.form_score_factorised, "%.3f")
-      << " %).\n\n";
+      << " %, write-back " << num(c.form_score_writeback, "%.3f") << " %). The write-back form "
+      << "adds a term in the density of the ofmap the layer writes (a free plane "
+         "E = e0 + e_in D + e_out D_out per layer); its e_l charges each ofmap write to the layers "
+         "that read it.\n\n";
 
     s << "## Validation\n\n"
       << "Mean absolute error of the predicted energy and cycles against the simulator, in %. "
@@ -209,8 +224,9 @@ std::string markdown(const CalibrationResult& c, const ReportOptions& opts,
          "mean / worst | network MAE | met |\n"
       << "|---|---|---|---|---|---|---|---|\n";
     for (const auto& [set, forms] : c.validation["sets"].items())
-        for (const char* form : {"free", "factorised"})
+        for (const char* form : {"free", "factorised", "writeback"})
             for (const char* q : {"energy", "cycles"}) {
+                if (!forms.contains(form)) continue;
                 const json& v = forms[form][q];
                 s << "| " << set << " | " << form << " | " << q << " | "
                   << num(v["layer_mae_pct_mean"].get<double>(), "%.3f") << " | "
@@ -227,7 +243,7 @@ std::string markdown(const CalibrationResult& c, const ReportOptions& opts,
     s << "## Layers\n\n"
       << "e_l, c_l: per unit density (pJ, cycles); e0_l, c0_l: at density 0. R^2 and the largest "
       << "residual (% of the simulated value) of the free / factorised lines on the fit points. "
-      << "Val.: mean error on the validation points, free / factorised.\n\n"
+      << "Val.: mean error on the validation points, free / factorised / write-back.\n\n"
       << "| # | layer | Conv [MAC] | Map_E | Map_C | e_l | e0_l | c_l | c0_l | E R^2 | E max res % "
       << "| C R^2 | C max res % | E val. % | C val. % | mapping changes |\n"
       << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
@@ -241,10 +257,10 @@ std::string markdown(const CalibrationResult& c, const ReportOptions& opts,
           << num(l.cycles.free.r2, "%.4f") << " / " << num(l.cycles.factorised.r2, "%.4f") << " | "
           << num(l.cycles.free.max_residual_pct, "%.2f") << " / "
           << num(l.cycles.factorised.max_residual_pct, "%.2f") << " | "
-          << num(layer_error(l, true, true), "%.2f") << " / "
-          << num(layer_error(l, true, false), "%.2f") << " | "
-          << num(layer_error(l, false, true), "%.2f") << " / "
-          << num(layer_error(l, false, false), "%.2f") << " | "
+          << num(layer_error(l, true, 0), "%.2f") << " / " << num(layer_error(l, true, 1), "%.2f")
+          << " / " << num(layer_error(l, true, 2), "%.2f") << " | "
+          << num(layer_error(l, false, 0), "%.2f") << " / " << num(layer_error(l, false, 1), "%.2f")
+          << " / " << num(layer_error(l, false, 2), "%.2f") << " | "
           << (l.mapping_changes ? "yes" : "no") << " |\n";
     }
     bool any_change = false;
@@ -262,8 +278,9 @@ std::string markdown(const CalibrationResult& c, const ReportOptions& opts,
           << "`gnuplot plot.gp` in this folder to draw them.\n";
     } else {
         s << "Energy (left) and cycles (right) against the measured input density: fit points "
-             "by zero pattern, held-out validation points, the free line (solid) and the "
-             "factorised line (dashed).\n\n";
+             "by zero pattern, held-out validation points, the free line (solid), the "
+             "factorised line (dashed) and the write-back form's prediction at each point "
+             "(crosses; it also depends on the ofmap density, so it is no line in D).\n\n";
         for (const auto& l : c.layers)
             s << "![layer " << l.index << "](fig/" << layer_stem(l.index) << "." << ext << ")\n";
     }
@@ -286,10 +303,12 @@ ReportOutcome write_report(const CalibrationResult& c, const std::string& dir,
     for (const auto& l : c.layers)
         core::write_file_atomic(dir + "/data/" + layer_stem(l.index) + ".dat", data_file(l));
     std::ostringstream v;
-    v << "# layer energy_free energy_factorised cycles_free cycles_factorised (mean error %)\n";
+    v << "# layer energy_free energy_factorised cycles_free cycles_factorised energy_writeback "
+         "cycles_writeback (mean error %)\n";
     for (const auto& l : c.layers)
-        v << l.index << ' ' << layer_error(l, true, true) << ' ' << layer_error(l, true, false)
-          << ' ' << layer_error(l, false, true) << ' ' << layer_error(l, false, false) << '\n';
+        v << l.index << ' ' << layer_error(l, true, 0) << ' ' << layer_error(l, true, 1) << ' '
+          << layer_error(l, false, 0) << ' ' << layer_error(l, false, 1) << ' '
+          << layer_error(l, true, 2) << ' ' << layer_error(l, false, 2) << '\n';
     core::write_file_atomic(dir + "/data/validation.dat", v.str());
     core::write_file_atomic(dir + "/plot.gp", plot_script(c, ext));
 

@@ -128,6 +128,83 @@ TEST(Calibrate, AutoPicksTheFormWithTheSmallerValidationError) {
     EXPECT_EQ(to_json(forced)["form_selection"]["requested"], "factorised");
 }
 
+TEST(Calibrate, WritebackFormRecoversTheOfmapTermAndChargesItToConsumers) {
+    auto model = testing::small_model();
+    model.ratio_offset = {0.0, 0.8, -0.5, 0.3};
+    model.eo = 3.0;
+    model.co = 0.004;
+    auto in = testing::small_input();
+    in.producer = {-1, 0, 1, 1};  // layer 1 reads layer 0's ofmap; 2 and 3 both read layer 1's
+    const auto c = calibrate(in, model, options(2));
+    EXPECT_EQ(c.form, "writeback");
+    EXPECT_LT(c.form_score_writeback, 1e-6);
+    EXPECT_GT(c.form_score_free, 0.1);
+    const json j = to_json(c);
+    for (const auto& [set, v] : c.validation["sets"].items())
+        for (const char* q : {"energy", "cycles"})
+            EXPECT_LT(v["writeback"][q]["layer_mae_pct_max"].get<double>(), 1e-6) << set << q;
+    ASSERT_EQ(c.layers.size(), 4u);
+    EXPECT_EQ(c.layers[1].consumers, 2);
+    EXPECT_EQ(c.layers[3].consumers, 0);
+    for (const auto& l : c.layers) {
+        SCOPED_TRACE(l.name);
+        const size_t i = static_cast<size_t>(l.index);
+        const double off = model.ratio_offset[i];
+        const double s_in = l.conv * model.map_e[i] * model.e1;
+        const double s_out = l.conv * model.eo;
+        EXPECT_NEAR(l.energy.writeback.slope, s_in, 1e-6 * s_in);
+        EXPECT_NEAR(l.energy.writeback.slope_out, s_out, 1e-6 * s_out);
+        EXPECT_NEAR(l.energy.writeback.intercept, l.conv * model.map_e[i] * model.e0 * (1 + off),
+                    1e-6 * s_in);
+        EXPECT_EQ(l.eo_l, l.energy.writeback.slope_out);
+        // e_l: its own input slope plus its share of the producer's ofmap write.
+        double expect = s_in;
+        if (l.producer >= 0) {
+            const auto& p = c.layers[static_cast<size_t>(l.producer)];
+            expect += p.conv * model.eo / p.consumers;
+        }
+        EXPECT_NEAR(l.e_l, expect, 1e-6 * expect);
+        EXPECT_EQ(j["layers"][i]["producer"], l.producer);
+        // An ofmap nobody reads stays in the intercept at the mean fit D_out.
+        const double e0 =
+            l.energy.writeback.intercept + (l.consumers == 0 ? s_out * l.ofmap_density_mean : 0.0);
+        EXPECT_NEAR(l.e0_l, e0, 1e-6 * e0);
+        EXPECT_GT(l.ofmap_density_mean, 0.0);
+    }
+    // The network's predicted energy from e0_l + e_l * D_l equals the write-back planes' sum
+    // when every consumer's input density is its producer's ofmap density.
+    const std::vector<double> d = {1.0, 0.4, 0.3, 0.3};  // D_in; layer 1's ofmap feeds 2 and 3
+    const std::vector<double> dout = {0.4, 0.3, 0.7, 0.6};
+    double planes = 0, weights = 0;
+    for (size_t i = 0; i < 4; ++i) {
+        const auto& l = c.layers[i];
+        planes +=
+            l.energy.writeback.predict(d[i], i == 3 || i == 2 ? l.ofmap_density_mean : dout[i]);
+        weights += l.e0_l + l.e_l * d[i];
+    }
+    EXPECT_NEAR(weights, planes, 1e-9 * planes);
+}
+
+TEST(Calibrate, ProducersFollowReluChainsOnly) {
+    const auto mb = core::builtin_network("mobilenetv2-fmnist");
+    const auto pm = input_producers(mb);
+    const auto lm = mb.conv_layers(1);
+    ASSERT_EQ(pm.size(), lm.size());
+    EXPECT_EQ(lm[1].name, "features.1.dw");
+    EXPECT_EQ(pm[0], -1);  // the image
+    EXPECT_EQ(pm[1], 0);   // features.0 -> BN -> ReLU6
+    EXPECT_EQ(pm[2], 1);   // dw -> BN -> ReLU6 -> project
+    EXPECT_EQ(lm[3].name, "features.2.expand");
+    EXPECT_EQ(pm[3], -1);  // the linear bottleneck: BN output, not ReLU'd
+    const auto sq = core::builtin_network("squeezenet-fmnist");
+    const auto ps = input_producers(sq);
+    const auto ls = sq.conv_layers(1);
+    EXPECT_EQ(ls[2].name, "fire2.expand_1x1");
+    EXPECT_EQ(ps[2], 1);  // both expands read the squeeze's ReLU'd ofmap
+    EXPECT_EQ(ps[3], 1);
+    EXPECT_EQ(ps[4], -1);  // fire3.squeeze reads a concat
+}
+
 TEST(Calibrate, ResumedRunWritesTheSameDocument) {
     testing::TempDir dir;
     const auto model = testing::small_model();

@@ -18,6 +18,9 @@ struct FakeModel {
     double switch_density = 0.5;
     /// Per-layer deviation of the intercept ratio (0: exactly factorised).
     std::vector<double> ratio_offset;
+    /// When > 0: every point reports an ofmap density D_out = 1 - (1 - D)^(2 + layer) (+ 0.05
+    /// for structured patterns), and energy gains Conv * eo * D_out, cycles Conv * co * D_out.
+    double eo = 0, co = 0;
 
     PointResult operator()(const PointSpec& p) const {
         const double conv = static_cast<double>(p.shape.macs());
@@ -27,6 +30,12 @@ struct FakeModel {
         r.density = p.density;
         r.energy_pj = conv * map_e.at(l) * (e1 * p.density + e0 * (1 + off));
         r.cycles = conv * map_c.at(l) * (c1 * p.density + c0);
+        if (eo > 0 || co > 0) {
+            r.ofmap_density = 1 - std::pow(1 - p.density, 2.0 + static_cast<double>(l)) +
+                              (p.pattern == core::ZeroPattern::kUniform ? 0.0 : 0.05);
+            r.energy_pj += conv * eo * r.ofmap_density;
+            r.cycles += conv * co * r.ofmap_density;
+        }
         r.cycles_processing = r.cycles;
         const bool high = switching.count(p.layer) && p.density > switch_density;
         r.mapping = {{"glb", {{"m", high ? 2 : 1}}}, {"array", {{"p", 4}}}};

@@ -57,6 +57,60 @@ TEST(FitLine, ConstantDataHasR2One) {
     EXPECT_EQ(f.r2, 1.0);
 }
 
+TEST(FitPlane, RecoversBothSlopesAndInterceptExactly) {
+    std::mt19937_64 rng(test_seed());
+    std::uniform_real_distribution<double> u(0.1, 10.0);
+    for (int trial = 0; trial < 20; ++trial) {
+        const double a = u(rng) * 1e6, b = u(rng) * 1e6, c = u(rng) * 1e5;
+        const double k = 1 + u(rng);
+        std::vector<double> x, xo, y;
+        for (double d : kDensities)
+            for (double shift : {0.0, 0.03}) {
+                x.push_back(d);
+                xo.push_back(1 - std::pow(1 - d, k) + shift);  // not collinear with d
+                y.push_back(c + a * x.back() + b * xo.back());
+            }
+        const LineFit f = fit_plane(x, xo, y);
+        EXPECT_NEAR(f.slope, a, a * 1e-8) << trial;
+        EXPECT_NEAR(f.slope_out, b, b * 1e-8) << trial;
+        EXPECT_NEAR(f.intercept, c, c * 1e-7) << trial;
+        EXPECT_NEAR(f.r2, 1.0, 1e-10);
+        EXPECT_NEAR(f.predict(0.5, 0.25), c + 0.5 * a + 0.25 * b, 1e-7 * (a + b + c));
+    }
+}
+
+TEST(FitPlane, SlopesStayNonNegative) {
+    // y falls with x_out: the best plane with slope_out >= 0 is the line in x.
+    std::vector<double> x, xo, y;
+    for (double d : kDensities) {
+        x.push_back(d);
+        xo.push_back(d * d);
+        y.push_back(5 + 3 * d - 2 * d * d);
+    }
+    const LineFit f = fit_plane(x, xo, y);
+    EXPECT_GE(f.slope, 0.0);
+    EXPECT_EQ(f.slope_out, 0.0);
+    const LineFit line = fit_line(x, y);
+    EXPECT_NEAR(f.slope, line.slope, 1e-12);
+    EXPECT_NEAR(f.intercept, line.intercept, 1e-12);
+    // y falls with x: the line in x_out.
+    for (size_t i = 0; i < x.size(); ++i) y[i] = 5 - 1 * x[i] + 4 * xo[i];
+    const LineFit g = fit_plane(x, xo, y);
+    EXPECT_EQ(g.slope, 0.0);
+    EXPECT_GT(g.slope_out, 0.0);
+}
+
+TEST(FitPlane, UnidentifiedPlaneIsTheLine) {
+    // x_out constant (the simulator did not report it) or collinear with x.
+    const std::vector<double> x = {0.1, 0.4, 0.7, 1.0}, y = {2, 3.5, 4, 6};
+    for (const auto& xo : {std::vector<double>(4, 0.0), std::vector<double>{0.2, 0.8, 1.4, 2.0}}) {
+        const LineFit f = fit_plane(x, xo, y), line = fit_line(x, y);
+        EXPECT_EQ(f.slope_out, 0.0);
+        EXPECT_DOUBLE_EQ(f.slope, line.slope);
+        EXPECT_DOUBLE_EQ(f.intercept, line.intercept);
+    }
+}
+
 struct Truth {
     std::vector<double> conv, map;
     double k1, k0;
