@@ -24,7 +24,8 @@ Simulator tlm_simulator(const TlmSimulatorOptions& opts) {
         so.arch = opts.arch;
         so.fidelity = opts.fidelity;
         so.objective = opts.objective;
-        so.mapping = std::nullopt;  // the mapper re-picks for this point's density
+        so.mapping = std::nullopt;  // the mapper picks (for this point's density by default)
+        so.mapping_density = opts.mapping_density;
         so.ifmap_compressed = p.ifmap_compressed;
         so.relu_out = opts.relu_out;
         const tlm::LayerResult r = tlm::simulate_layer(trace, so);
@@ -49,7 +50,8 @@ SimContext tlm_context(const TlmSimulatorOptions& opts) {
             hw::to_string(opts.fidelity),
             tlm::to_string(opts.objective),
             opts.relu_out,
-            kTlmModelVersion};
+            kTlmModelVersion,
+            opts.mapping_density};
 }
 
 }  // namespace actsparse::calibration

@@ -21,6 +21,9 @@ struct TlmSimulatorOptions {
     hw::Fidelity fidelity = hw::Fidelity::kFast;
     tlm::Objective objective = tlm::Objective::kEnergy;
     bool relu_out = true;  ///< ReLU the ofmap before it is written back (SimOptions::relu_out)
+    /// < 0: the mapper re-picks the mapping for every point's density; else it plans every
+    /// point for this density (one mapping per layer across the sweep).
+    double mapping_density = -1;
 };
 
 /// A Simulator running tlm::simulate_layer. It checks the array's output against the trace's

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -19,6 +20,37 @@ namespace {
 
 constexpr uint64_t kAlign = 8;
 uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
+
+// What happens to the accumulators before the ofmap is written back.
+struct Epilogue {
+    std::vector<int64_t> bias;  ///< per output channel, in units of 2^-frac_bits; empty: none
+    bool relu = true;
+};
+
+Epilogue trace_epilogue(const core::Trace& t, const SimOptions& opts) {
+    Epilogue e;
+    e.relu = opts.relu_out;
+    if (!opts.trace_epilogue) return e;
+    const auto relu = t.extra.find("relu_after");
+    if (relu != t.extra.end()) e.relu = opts.relu_out && relu->second != "false";
+    const auto b = t.extra.find("bias");
+    if (b == t.extra.end()) return e;
+    const std::string where = "trace " + t.layer + ": extra.bias";
+    std::vector<double> bias;
+    try {
+        bias = nlohmann::json::parse(b->second).get<std::vector<double>>();
+    } catch (const nlohmann::json::exception& ex) {
+        throw core::InputError(where, std::string("not a JSON array of numbers: ") + ex.what());
+    }
+    if (static_cast<int64_t>(bias.size()) != t.shape.M)
+        throw core::InputError(where, "has " + std::to_string(bias.size()) + " values for " +
+                                          std::to_string(t.shape.M) + " output channels");
+    for (double v : bias) {
+        if (!std::isfinite(v)) throw core::InputError(where, "not finite");
+        e.bias.push_back(std::llround(std::ldexp(v, static_cast<int>(t.frac_bits))));
+    }
+    return e;
+}
 
 core::RlcParams rlc_params(const core::ArchConfig& a) {
     core::RlcParams p;
@@ -132,9 +164,13 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     const RowStreams in = encode_rows(trace.ifmap.data(), s.N * s.C * s.H, s.W, ifmap_rlc, rlc);
     std::vector<int16_t> out16(r.ofmap.size());
     int64_t ofmap_nonzero = 0;
+    const Epilogue epi = trace_epilogue(trace, opts);
+    const int64_t plane = s.P * s.Q;
     for (size_t i = 0; i < r.ofmap.size(); ++i) {
         int64_t v = r.ofmap[i] >> trace.frac_bits;  // products carry 2x frac bits
-        if (opts.relu_out) v = std::max<int64_t>(v, 0);
+        if (!epi.bias.empty())
+            v += epi.bias[static_cast<size_t>((static_cast<int64_t>(i) / plane) % s.M)];
+        if (epi.relu) v = std::max<int64_t>(v, 0);
         v = std::clamp<int64_t>(v, std::numeric_limits<int16_t>::min(),
                                 std::numeric_limits<int16_t>::max());
         out16[i] = static_cast<int16_t>(v);

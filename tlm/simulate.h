@@ -29,6 +29,11 @@ struct SimOptions {
     /// input is the image). Only applies when the arch enables RLC.
     bool ifmap_compressed = true;
     bool relu_out = true;  ///< apply ReLU before writing the ofmap back (Eyeriss does)
+    /// Use the trace's epilogue when it has one (exported traces of trained networks): add
+    /// its per-output-channel bias (extra "bias", the folded BatchNorm) before the ReLU, and
+    /// apply the ReLU only where extra "relu_after" is not "false" (MobileNet-V2's linear
+    /// bottlenecks). The written ofmap is then exactly the activation the next layer reads.
+    bool trace_epilogue = true;
     std::string vcd_path;  ///< PE activity of the array, if set
 };
 

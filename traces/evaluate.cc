@@ -1,5 +1,7 @@
 #include "traces/evaluate.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -44,6 +46,25 @@ double RunEval::predicted_cycles() const {
 
 namespace {
 
+// Image n of a batched trace, as a batch-1 trace.
+core::Trace image_of(const core::Trace& t, int64_t n) {
+    core::Trace o;
+    o.network = t.network;
+    o.layer = t.layer;
+    o.shape = t.shape;
+    o.shape.N = 1;
+    o.frac_bits = t.frac_bits;
+    o.weight = t.weight;
+    o.extra = t.extra;
+    const int64_t in = t.shape.C * t.shape.H * t.shape.W, out = t.shape.M * t.shape.P * t.shape.Q;
+    o.ifmap.assign(t.ifmap.begin() + n * in, t.ifmap.begin() + (n + 1) * in);
+    if (!t.ofmap_acc.empty())
+        o.ofmap_acc.assign(t.ofmap_acc.begin() + n * out, t.ofmap_acc.begin() + (n + 1) * out);
+    if (!t.ifmap_float.empty())
+        o.ifmap_float.assign(t.ifmap_float.begin() + n * in, t.ifmap_float.begin() + (n + 1) * in);
+    return o;
+}
+
 json read_json(const std::string& path) {
     try {
         return json::parse(core::read_file(path));
@@ -86,6 +107,7 @@ const std::vector<std::string> kMethodOrder = {"baseline", "sparsity-targeting",
 }  // namespace
 
 json evaluate(const EvaluateOptions& o) {
+    const bool tty = isatty(fileno(stderr)) != 0;
     if (o.runs.empty()) throw core::InputError("--runs", "give at least one run folder");
     if (o.out.empty()) throw core::InputError("--out", "required");
     std::vector<core::Calibration> calibs;
@@ -131,38 +153,49 @@ json evaluate(const EvaluateOptions& o) {
             tlm::SimOptions so;
             so.arch = o.arch;
             so.arch.zero_mode = mode;
+            so.mapping_density = o.mapping_density;
             double dens_sum = 0;
             int dens_n = 0;
             for (size_t i = 0; i < traces.size(); ++i) {
                 so.ifmap_compressed = !first[i];
-                const tlm::LayerResult r = tlm::simulate_layer(traces[i], so);
-                if (!traces[i].ofmap_acc.empty() && r.ofmap != traces[i].ofmap_acc)
-                    core::model_bug("evaluate", run + ": layer " + traces[i].layer +
-                                                    " output differs from the trace");
                 LayerEval le;
                 le.name = traces[i].layer;
                 le.input_sparse = sparse[i];
-                le.density = r.density;
-                le.energy_pj = r.energy.total();
-                le.cycles = r.cycles_processing;
-                if (calib) {
-                    // calib.json is per image (batch 1): the trace holds N images.
-                    const auto& cl = calib->layers[i];
-                    const double n = static_cast<double>(traces[i].shape.N);
-                    le.predicted_energy_pj = n * cl.energy_pj(r.density);
-                    le.predicted_cycles = n * cl.cycles(r.density);
+                le.density = traces[i].density();
+                // One image at a time (batch 1, as the accelerator runs inference and as
+                // calib.json is fitted), each with the mapping the mapper picks for it.
+                for (int64_t n = 0; n < traces[i].shape.N; ++n) {
+                    const core::Trace one = image_of(traces[i], n);
+                    const tlm::LayerResult r = tlm::simulate_layer(one, so);
+                    if (!one.ofmap_acc.empty() && r.ofmap != one.ofmap_acc)
+                        core::model_bug("evaluate", run + ": layer " + traces[i].layer +
+                                                        " output differs from the trace");
+                    le.energy_pj += r.energy.total();
+                    le.cycles += r.cycles_total;
+                    le.cycles_processing += r.cycles_processing;
+                    le.ofmap_density += r.ofmap_density / static_cast<double>(traces[i].shape.N);
+                    if (calib) {
+                        const auto& cl = calib->layers[i];
+                        le.predicted_energy_pj =
+                            std::max(0.0, le.predicted_energy_pj) + cl.energy_pj(r.density);
+                        le.predicted_cycles =
+                            std::max(0.0, le.predicted_cycles) + cl.cycles(r.density);
+                    }
                 }
-                if (sparse[i]) dens_sum += r.density, ++dens_n;
+                if (sparse[i]) dens_sum += le.density, ++dens_n;
                 ev.layers.push_back(le);
-                if (o.progress)
+                if (o.progress && tty)
                     std::fprintf(stderr, "\revaluate: %s [%s] layer %zu/%zu   ", run.c_str(),
                                  ev.zero_mode.c_str(), i + 1, traces.size());
             }
+            if (o.progress && !tty)  // a log file gets one line per run and zero mode
+                std::fprintf(stderr, "evaluate: %s [%s] %zu layers simulated\n", run.c_str(),
+                             ev.zero_mode.c_str(), traces.size());
             ev.mean_density = dens_n ? dens_sum / dens_n : 0;
             evals.push_back(std::move(ev));
         }
     }
-    if (o.progress) std::fprintf(stderr, "\n");
+    if (o.progress && tty) std::fprintf(stderr, "\n");
 
     // Table I: each run against the baseline run of the same network and zero mode.
     json results;
@@ -172,8 +205,10 @@ json evaluate(const EvaluateOptions& o) {
     std::ostringstream md;
     md << "# Results\n\nProduced by:\n\n```\n" << o.command << "\n```\n\n";
     md << "Energy and cycles are measured by the cycle-level model (SystemC) on the runs' "
-          "exported test-image traces; *pred.* columns are the calibrated analytical model "
-          "at the same traces' densities, and *err* is its error on the absolute totals.\n\n";
+          "exported test-image traces, one image at a time (batch 1); cycles are total "
+          "cycles (the PE array overlapped with DRAM transfers). *pred.* columns are the "
+          "calibrated analytical model at the same traces' densities, and *err* is its error "
+          "on the absolute totals.\n\n";
     std::map<std::string, std::vector<const RunEval*>> groups;  // network/zero mode
     for (const auto& e : evals) groups[e.network + " (" + e.zero_mode + ")"].push_back(&e);
     fs::create_directories(o.out + "/figures");
@@ -240,6 +275,8 @@ json evaluate(const EvaluateOptions& o) {
                                   {"density", l.density},
                                   {"energy_pj", l.energy_pj},
                                   {"cycles", l.cycles},
+                                  {"cycles_processing", l.cycles_processing},
+                                  {"ofmap_density", l.ofmap_density},
                                   {"predicted_energy_pj", l.predicted_energy_pj},
                                   {"predicted_cycles", l.predicted_cycles}});
             row["layers"] = layers;
@@ -278,7 +315,7 @@ json evaluate(const EvaluateOptions& o) {
         g << "set terminal pngcairo size 1200,1000\nset output '" << png << "'\n"
           << "set multiplot layout 3,1 title '" << key << ": per conv layer'\n"
           << "set style data linespoints\nset key outside right\nset xlabel 'conv layer'\n";
-        const char* ylabels[] = {"ifmap density", "energy (uJ)", "processing cycles"};
+        const char* ylabels[] = {"ifmap density", "energy (uJ)", "cycles"};
         for (int k = 0; k < 3; ++k) {
             g << "set ylabel '" << ylabels[k] << "'\nplot ";
             for (size_t m = 0; m < runs.size(); ++m)

@@ -18,6 +18,8 @@ struct EvaluateOptions {
     std::vector<core::ZeroMode> zero_modes = {core::ZeroMode::kGate, core::ZeroMode::kSkip};
     /// calib.json files; each applies to its network and zero mode (none: no prediction).
     std::vector<std::string> calibrations;
+    /// < 0: the mapper plans each image's layer for its measured density; else for this one.
+    double mapping_density = -1;
     std::string out;      ///< output folder: results.json, results.md, figures/
     std::string command;  ///< the command line, recorded in results.md
     bool progress = true;
@@ -27,9 +29,11 @@ struct EvaluateOptions {
 struct LayerEval {
     std::string name;
     bool input_sparse = false;
-    double density = 0;  ///< of the exported trace's ifmap
-    double energy_pj = 0;
-    int64_t cycles = 0;               ///< processing cycles
+    double density = 0;               ///< of the exported trace's ifmap
+    double ofmap_density = 0;         ///< of the ofmap written back (mean over the images)
+    double energy_pj = 0;             ///< summed over the images, each simulated at batch 1
+    int64_t cycles = 0;               ///< total cycles (compute overlapped with DRAM), summed
+    int64_t cycles_processing = 0;    ///< PE-array cycles alone, summed
     double predicted_energy_pj = -1;  ///< < 0: no calibration for this network/mode
     double predicted_cycles = -1;
 };

@@ -9,6 +9,7 @@
 // quantisation.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -56,6 +57,30 @@ std::string file_safe(const std::string& name) {
 }
 
 }  // namespace
+
+// Whether every consumer path of conv op `op` (through one optional BatchNorm) is a ReLU or
+// ReLU6: then the accelerator writes the ofmap ReLU'd, as the next layer reads it.
+bool relu_after(const core::Network& net, int op) {
+    std::vector<int> frontier = {op};
+    for (int step = 0; step < 2; ++step) {
+        std::vector<int> next;
+        bool all_relu = true, any = false;
+        for (size_t k = 0; k < net.ops.size(); ++k)
+            for (int in : net.ops[k].inputs)
+                if (std::find(frontier.begin(), frontier.end(), in) != frontier.end()) {
+                    any = true;
+                    const core::OpKind kind = net.ops[k].kind;
+                    if (kind == core::OpKind::kBatchNorm && step == 0)
+                        next.push_back(static_cast<int>(k));
+                    else if (kind != core::OpKind::kReLU && kind != core::OpKind::kReLU6)
+                        all_relu = false;
+                }
+        if (!any || !all_relu) return false;
+        if (next.empty()) return true;
+        frontier = next;
+    }
+    return false;
+}
 
 void export_traces(const ExportOptions& e) {
     if (e.run.empty()) throw core::InputError("--run", "required");
@@ -142,6 +167,7 @@ void export_traces(const ExportOptions& e) {
         t.extra["images"] = "test[0:" + std::to_string(e.images) + "]";
         t.extra["bn_folded"] = folded ? "true" : "false";
         t.extra["bias"] = json(to_vector<double>(bias)).dump();
+        t.extra["relu_after"] = relu_after(net, shapes[i].op) ? "true" : "false";
         t.extra["saturated"] = std::to_string(sat_x + sat_w);
         const std::string file = std::to_string(i) + "_" + file_safe(layers[i].name) + ".trace";
         core::write_trace((fs::path(e.out) / file).string(), t);

@@ -35,6 +35,7 @@ struct CalibrateOpts {
     int jobs = 0;
     std::string fidelity = "fast";
     std::string objective = "energy";
+    double mapping_density = -1;
     std::string cache;
     std::string out = "calib.json";
     std::string report;
@@ -132,6 +133,12 @@ void run(const CalibrateOpts& o) {
     in.arch_hash = core::arch_hash(so.arch);
     in.fidelity = hw::to_string(so.fidelity);
     in.objective = tlm::to_string(so.objective);
+    if (o.mapping_density >= 0) {
+        if (!(o.mapping_density > 0 && o.mapping_density <= 1))
+            throw core::InputError("--mapping-density", "must be in (0, 1]");
+        so.mapping_density = o.mapping_density;
+        in.mapping_density = o.mapping_density;
+    }
     in.form = parse_form(o.form, "--form");
 
     const std::string report_dir = o.report == "none" ? ""
@@ -235,6 +242,9 @@ void add_calibrate_command(CLI::App& app) {
         ->check(CLI::Range(0, 4096))
         ->capture_default_str();
     cmd->add_option("--fidelity", o->fidelity, "fast | cycle")->capture_default_str();
+    cmd->add_option("--mapping-density", o->mapping_density,
+                    "Plan every point's mapping for this density (one mapping per layer); "
+                    "default: the mapper re-picks for each point's density");
     cmd->add_option("--objective", o->objective, "Mapper objective: energy | cycles | edp")
         ->capture_default_str();
     cmd->add_option("--cache", o->cache,

@@ -1,5 +1,6 @@
 // `actsparse evaluate`: trained runs' real traces through the cycle-level model; the
 // paper's Table I and Fig. 6 (docs/cli.md).
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@ void add_evaluate_command(CLI::App& app) {
         std::vector<std::string> calibrations;
         std::string out;
         bool reexport = false;
+        double mapping_density = -1;
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand(
@@ -36,6 +38,9 @@ void add_evaluate_command(CLI::App& app) {
     cmd->add_option("--calibration", o->calibrations, "calib.json files for the predictions");
     cmd->add_option("--out", o->out, "Output folder")->required();
     cmd->add_flag("--reexport", o->reexport, "Export traces again even if present");
+    cmd->add_option("--mapping-density", o->mapping_density,
+                    "Plan every layer's mapping for this density (as calibrate "
+                    "--mapping-density); default: for each image's measured density");
     cmd->callback([o]() {
         traces::EvaluateOptions eo;
         eo.runs = o->runs;
@@ -45,12 +50,20 @@ void add_evaluate_command(CLI::App& app) {
         else
             eo.zero_modes = {core::parse_zero_mode(o->zero_mode, "--zero-mode")};
         eo.calibrations = o->calibrations;
+        if (o->mapping_density >= 0 && !(o->mapping_density > 0 && o->mapping_density <= 1))
+            throw core::InputError("--mapping-density", "must be in (0, 1]");
+        eo.mapping_density = o->mapping_density;
         eo.out = o->out;
         eo.command = "actsparse evaluate";
         for (const auto& r : o->runs) eo.command += " --runs " + r;
         eo.command += " --arch " + o->arch + " --zero-mode " + o->zero_mode + " --images " +
                       std::to_string(o->images);
         for (const auto& c : o->calibrations) eo.command += " --calibration " + c;
+        if (o->mapping_density >= 0) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%g", o->mapping_density);
+            eo.command += std::string(" --mapping-density ") + buf;
+        }
         eo.command += " --out " + o->out;
         for (const auto& run : o->runs) {
             const std::string manifest = run + "/traces/manifest.json";

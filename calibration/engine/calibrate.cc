@@ -471,6 +471,8 @@ json to_json(const CalibrationResult& c) {
     j["zero_mode"] = in.zero_mode;
     j["fidelity"] = in.fidelity;
     j["objective"] = in.objective;
+    j["mapping_density"] =
+        in.mapping_density >= 0 ? json(in.mapping_density) : json(nullptr);  // null: per point
     j["arch"] = in.arch;
     j["arch_hash"] = in.arch_hash;
     j["form"] = c.form;

@@ -69,6 +69,7 @@ struct CalibrationInput {
     std::string arch_hash;
     std::string fidelity = "fast";
     std::string objective = "energy";
+    double mapping_density = -1;  ///< recorded only: < 0 the mapper planned per point
     FormChoice form = FormChoice::kAuto;
 };
 

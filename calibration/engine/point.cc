@@ -68,6 +68,7 @@ std::string cache_key(const SimContext& ctx, const PointSpec& p) {
                     "|objective=" + ctx.objective + "|relu_out=" + (ctx.relu_out ? "1" : "0") +
                     "|model=" + ctx.model_version + "|shape=" + p.shape.to_spec() +
                     "|ifmap_compressed=" + (p.ifmap_compressed ? "1" : "0");
+    if (ctx.mapping_density >= 0) k += "|mapping_density=" + exact(ctx.mapping_density);
     if (p.role == PointRole::kTrace) return k + "|trace=" + p.trace_digest;
     return k + "|density=" + exact(p.density) + "|seed=" + std::to_string(p.seed) +
            "|pattern=" + core::to_string(p.pattern);

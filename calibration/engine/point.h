@@ -65,6 +65,8 @@ struct SimContext {
     /// Version of the simulator's numbers; bump it when a model change alters results so old
     /// cache entries stop matching.
     std::string model_version;
+    /// < 0: the mapper planned each point for its own density; else for this one.
+    double mapping_density = -1;
 };
 
 /// The full, human-readable cache key of a point, e.g.
