@@ -6,7 +6,9 @@
 #   scripts/reproduce.sh [NET] [OUT]          e.g. scripts/reproduce.sh mobilenetv2-fmnist
 #
 # Budget knobs (environment): WIDTH (0.5), BASE_EPOCHS (1), BASE_BATCHES (0 = all),
-# TUNE_EPOCHS (1), TUNE_BATCHES (0), EVAL_BATCHES (0), IMAGES (4), SCALES ("1 0.3 0.1"),
+# TUNE_EPOCHS (1), TUNE_BATCHES (0), TUNE_LR (the trainer's fine-tuning default), EVAL_BATCHES
+# (0), IMAGES (4), SCALES ("1 0.3 0.1"), CALIB_ARGS (extra `calibrate` flags, e.g. a smaller
+# sweep), DATA (the dataset folder; default the trainer's),
 # DATASET (fashion-mnist), THREADS (all cores). Every step resumes or is skipped when its
 # output exists, so an interrupted reproduction continues where it stopped.
 set -euo pipefail
@@ -19,11 +21,14 @@ BASE_EPOCHS=${BASE_EPOCHS:-1}
 BASE_BATCHES=${BASE_BATCHES:-0}
 TUNE_EPOCHS=${TUNE_EPOCHS:-1}
 TUNE_BATCHES=${TUNE_BATCHES:-0}
+TUNE_LR=${TUNE_LR:-}
 EVAL_BATCHES=${EVAL_BATCHES:-0}
 IMAGES=${IMAGES:-4}
 SCALES=${SCALES:-"1 0.3 0.1"}
 DATASET=${DATASET:-fashion-mnist}
 THREADS=${THREADS:-$(nproc)}
+CALIB_ARGS=${CALIB_ARGS:-}
+DATA=${DATA:-}
 export OMP_WAIT_POLICY=passive
 mkdir -p "$OUT"
 log() { echo "[reproduce $(date +%H:%M:%S)] $*" | tee -a "$OUT/reproduce.log" >&2; }
@@ -31,8 +36,10 @@ log() { echo "[reproduce $(date +%H:%M:%S)] $*" | tee -a "$OUT/reproduce.log" >&
 for mode in skip gate; do
     if [ ! -f "$OUT/calib-$mode.json" ]; then
         log "calibrate $NET ($mode)"
+        # shellcheck disable=SC2086  # CALIB_ARGS is a list of flags
         "$BIN" calibrate --net "$NET" --width "$WIDTH" --zero-mode "$mode" \
-            --cache "$OUT/calib-cache" --out "$OUT/calib-$mode.json" --report "$OUT/calib-$mode"
+            --cache "$OUT/calib-cache" --out "$OUT/calib-$mode.json" --report "$OUT/calib-$mode" \
+            $CALIB_ARGS
     fi
 done
 
@@ -42,6 +49,7 @@ train() {  # train RUN_DIR ARGS...: runs or resumes a training run until summary
     [ -f "$dir/summary.json" ] && return 0
     local resume=()
     [ -f "$dir/config.json" ] && resume=(--resume)
+    [ -n "$DATA" ] && resume+=(--data "$DATA")
     "$BIN" train --net "$NET" --dataset "$DATASET" --width "$WIDTH" --threads "$THREADS" \
         --limit-eval-batches "$EVAL_BATCHES" --out "$dir" "${resume[@]}" "$@"
 }
@@ -67,6 +75,7 @@ for method in sparsity-targeting proposed-hoyer proposed-hybrid; do
         args=(--method "$method" --init "$OUT/baseline" --baseline-run "$OUT/baseline"
               --epochs "$TUNE_EPOCHS" --limit-batches "$TUNE_BATCHES" --lambda2 "$l2")
         [ "$method" = proposed-hybrid ] && args+=(--lambda1 "$l1")
+        [ -n "$TUNE_LR" ] && args+=(--lr "$TUNE_LR")
         # Every method gets the calibration: the proposed ones weight their penalty by it,
         # and all predict their costs relative to the baseline with it.
         args+=(--calibration "$OUT/calib-skip.json")
