@@ -46,6 +46,14 @@ double RunEval::predicted_cycles() const {
 
 namespace {
 
+// A run's name in tables and figures: its method, plus its folder's name when that says more
+// (several runs of one method, e.g. a lambda search).
+std::string label(const std::string& run, const std::string& method) {
+    std::string base = fs::path(run).filename().string();
+    if (base.empty()) base = fs::path(run).parent_path().filename().string();
+    return base == method || base.empty() ? method : method + " (" + base + ")";
+}
+
 // Image n of a batched trace, as a batch-1 trace.
 core::Trace image_of(const core::Trace& t, int64_t n) {
     core::Trace o;
@@ -280,10 +288,11 @@ json evaluate(const EvaluateOptions& o) {
                                   {"predicted_energy_pj", l.predicted_energy_pj},
                                   {"predicted_cycles", l.predicted_cycles}});
             row["layers"] = layers;
+            row["label"] = label(r->run, r->method);
             rows.push_back(row);
-            md << "| " << r->method << " | " << pct(r->accuracy) << " | " << da << " | "
-               << fixed(r->mean_density, 3) << " | " << de << " | " << sp << " | " << pe << " | "
-               << ps << " | " << e_err << " | " << c_err << " |\n";
+            md << "| " << label(r->run, r->method) << " | " << pct(r->accuracy) << " | " << da
+               << " | " << fixed(r->mean_density, 3) << " | " << de << " | " << sp << " | " << pe
+               << " | " << ps << " | " << e_err << " | " << c_err << " |\n";
         }
         results["tables"][key] = rows;
 
@@ -320,7 +329,7 @@ json evaluate(const EvaluateOptions& o) {
             g << "set ylabel '" << ylabels[k] << "'\nplot ";
             for (size_t m = 0; m < runs.size(); ++m)
                 g << (m ? ", " : "") << "'" << dat << "' using 1:" << 2 + 3 * m + k << " title '"
-                  << runs[m]->method << "'";
+                  << label(runs[m]->run, runs[m]->method) << "'";
             g << "\n";
         }
         g << "unset multiplot\n";
@@ -329,15 +338,45 @@ json evaluate(const EvaluateOptions& o) {
           << "set xlabel 'mean ifmap density (sparse-input layers)'\nset ylabel 'energy (uJ)'\n"
           << "set key off\nplot '-' using 1:2:3 with labels point pt 7 offset char 1,1\n";
         for (const RunEval* r : runs)
-            g << r->mean_density << " " << r->energy_pj() / 1e6 << " " << r->method << "\n";
+            g << r->mean_density << " " << r->energy_pj() / 1e6 << " \"" << label(r->run, r->method)
+              << "\"\n";
         g << "e\n";
+        // Accuracy against measured energy: the trade-off each method reaches.
+        const std::string fig_acc = o.out + "/figures/" + stem + "-accuracy-vs-energy.png";
+        if (base) {
+            // One line per method through its runs (e.g. the lambda search), by energy.
+            std::vector<std::string> methods;
+            for (const RunEval* r : runs)
+                if (std::find(methods.begin(), methods.end(), r->method) == methods.end())
+                    methods.push_back(r->method);
+            g << "set output '" << fig_acc << "'\n"
+              << "set xlabel 'energy, % of baseline (cycle-level model)'\nset ylabel 'top-1 (%)'\n"
+              << "set key bottom right\nplot ";
+            for (size_t m = 0; m < methods.size(); ++m)
+                g << (m ? ", " : "") << "'-' using 1:2 with linespoints pt " << 5 + 2 * m
+                  << " title '" << methods[m] << "'";
+            g << "\n";
+            for (const auto& m : methods) {
+                std::vector<std::pair<double, double>> pts;
+                for (const RunEval* r : runs)
+                    if (r->method == m)
+                        pts.emplace_back(100 * r->energy_pj() / base->energy_pj(),
+                                         100 * r->accuracy);
+                std::sort(pts.begin(), pts.end());
+                for (const auto& [x, y] : pts) g << x << " " << y << "\n";
+                g << "e\n";
+            }
+        }
         const std::string gp = o.out + "/figures/" + stem + ".gp";
         core::write_file_atomic(gp, g.str());
         const bool drawn = gnuplot(gp);
         md << "\n";
         if (drawn)
             md << "![per-layer](figures/" << fs::path(png).filename().string() << ")\n\n"
-               << "![density vs energy](figures/" << fs::path(fig1).filename().string() << ")\n\n";
+               << "![density vs energy](figures/" << fs::path(fig1).filename().string() << ")\n\n"
+               << (base ? "![accuracy vs energy](figures/" + fs::path(fig_acc).filename().string() +
+                              ")\n\n"
+                        : std::string());
         else
             md << "(gnuplot unavailable: figure data in figures/"
                << fs::path(dat).filename().string() << ")\n\n";

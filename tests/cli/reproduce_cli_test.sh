@@ -26,7 +26,7 @@ for mode in gate skip; do
     grep -q "## squeezenet-fmnist ($mode)" "$md" || fail "no $mode table"
 done
 for m in baseline sparsity-targeting proposed-hoyer proposed-hybrid; do
-    [ "$(grep -c "^| $m |" "$md")" = 2 ] || fail "$m not in both tables"
+    [ "$(grep -c "^| $m[ |]" "$md")" = 2 ] || fail "$m not in both tables"
     [ "$m" = baseline ] || grep -q "$m: chose " "$T/out/reproduce.log" || fail "$m: no choice logged"
 done
 for f in calib-skip.json calib-gate.json baseline/summary.json baseline/model.safetensors; do

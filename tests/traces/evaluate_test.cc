@@ -157,6 +157,9 @@ TEST(Evaluate, SimulatesEachImageAndComparesWithTheBaseline) {
     const std::string md = core::read_file(o.out + "/results.md");
     EXPECT_NE(md.find("proposed-hybrid"), std::string::npos);
     EXPECT_NE(md.find("-0.50 pt"), std::string::npos) << md;
+    // Rows are labelled by method and, where it says more, the run folder.
+    EXPECT_NE(md.find("| proposed-hybrid (hybrid) |"), std::string::npos) << md;
+    EXPECT_EQ(hyb["label"], "proposed-hybrid (hybrid)");
 }
 
 TEST(Evaluate, RefusesRunsWithoutTraces) {
