@@ -122,6 +122,20 @@ Calibration parse_calibration(const std::string& text, const std::string& where)
         cl.c_l = require_number(l, "c_l", lw, true);
         cl.e0_l = require_number(l, "e0_l", lw, false);
         cl.c0_l = require_number(l, "c0_l", lw, false);
+        if (c.form == "writeback") {
+            for (const char* q : {"energy", "cycles"}) {
+                const std::string pw = lw + "." + q + ".writeback";
+                if (!l.contains(q) || !l[q].is_object() || !l[q].contains("writeback"))
+                    throw core::InputError(pw, "missing (form is writeback)");
+                const json& p = l[q]["writeback"];
+                CalibrationPlane& plane =
+                    std::string(q) == "energy" ? cl.energy_plane : cl.cycles_plane;
+                plane.intercept = require_number(p, "intercept", pw, false);
+                plane.slope = require_number(p, "slope", pw, true);
+                plane.slope_out = require_number(p, "slope_out", pw, true);
+                plane.valid = true;
+            }
+        }
         if (l.contains("input_sparse")) {
             if (!l["input_sparse"].is_boolean())
                 throw core::InputError(lw + ".input_sparse", "expected true or false");

@@ -21,6 +21,16 @@ struct CalibrationGlobal {
     double c0 = 0.0;
 };
 
+/// The write-back form's plane of one quantity: y = intercept + slope * D + slope_out * D_out,
+/// with D_out the density of the ofmap the layer writes back ("energy"/"cycles" ".writeback").
+struct CalibrationPlane {
+    bool valid = false;  ///< read from a calib.json of form "writeback"
+    double intercept = 0.0, slope = 0.0, slope_out = 0.0;
+    double at(double density, double ofmap_density) const {
+        return intercept + slope * density + slope_out * ofmap_density;
+    }
+};
+
 /// One conv layer's fitted model.
 struct CalibrationLayer {
     int index = 0;          ///< position among the network's conv layers
@@ -33,6 +43,10 @@ struct CalibrationLayer {
     double e0_l = 0.0;      ///< energy at density 0 [pJ]
     double c0_l = 0.0;      ///< cycles at density 0
     int input_sparse = -1;  ///< "input_sparse" where given (1/0), else -1
+    /// Form "writeback": the per-layer planes in (D, D_out). e_l/e0_l then charge the ofmap
+    /// write to its readers (network totals from input densities alone); a layer's own
+    /// energy, when its ofmap density is known (a simulated trace), is energy_plane.at(D, D_out).
+    CalibrationPlane energy_plane, cycles_plane;
 
     double energy_pj(double density) const { return e0_l + e_l * density; }
     double cycles(double density) const { return c0_l + c_l * density; }

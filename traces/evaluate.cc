@@ -183,11 +183,17 @@ json evaluate(const EvaluateOptions& o) {
                     le.cycles_processing += r.cycles_processing;
                     le.ofmap_density += r.ofmap_density / static_cast<double>(traces[i].shape.N);
                     if (calib) {
+                        // The write-back form predicts a layer from its input density and
+                        // the density of the ofmap it writes (a property of the activations,
+                        // not of the hardware); the other forms from the input density alone.
                         const auto& cl = calib->layers[i];
-                        le.predicted_energy_pj =
-                            std::max(0.0, le.predicted_energy_pj) + cl.energy_pj(r.density);
-                        le.predicted_cycles =
-                            std::max(0.0, le.predicted_cycles) + cl.cycles(r.density);
+                        const bool plane = cl.energy_plane.valid && cl.cycles_plane.valid;
+                        const double pe = plane ? cl.energy_plane.at(r.density, r.ofmap_density)
+                                                : cl.energy_pj(r.density);
+                        const double pc = plane ? cl.cycles_plane.at(r.density, r.ofmap_density)
+                                                : cl.cycles(r.density);
+                        le.predicted_energy_pj = std::max(0.0, le.predicted_energy_pj) + pe;
+                        le.predicted_cycles = std::max(0.0, le.predicted_cycles) + pc;
                     }
                 }
                 if (sparse[i]) dens_sum += le.density, ++dens_n;

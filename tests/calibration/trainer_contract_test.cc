@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "calibration/engine/calibrate.h"
+#include "core/error.h"
 #include "fake_sim.h"
 #include "trainer/calibration.h"
 
@@ -45,6 +46,47 @@ TEST(TrainerContract, TrainerReadsTheDocument) {
     // The free lines are exact on this data, so the trainer's totals are the simulator's.
     EXPECT_NEAR(t.predicted_energy_pj(density), energy, 1e-9 * energy);
     EXPECT_NEAR(t.predicted_cycles(density), cycles, 1e-9 * cycles);
+}
+
+TEST(TrainerContract, WritebackPlanesAreRead) {
+    RunOptions o;
+    o.jobs = 2;
+    o.context = testing::fake_context();
+    auto model = testing::small_model();
+    model.ratio_offset = {0.0, 0.2, 0.0, -0.1};
+    model.eo = 3.0;
+    model.co = 0.004;
+    CalibrationInput in = testing::small_input();
+    in.producer = {-1, 0, 1, 1};
+    const CalibrationResult c = calibrate(in, model, o);
+    ASSERT_EQ(c.form, "writeback");
+    const nlohmann::json doc = to_json(c);
+    const trainer::Calibration t = trainer::parse_calibration(doc.dump(), "calib.json");
+    ASSERT_EQ(t.layers.size(), c.layers.size());
+    for (size_t l = 0; l < c.layers.size(); ++l) {
+        const auto& tl = t.layers[l];
+        ASSERT_TRUE(tl.energy_plane.valid && tl.cycles_plane.valid);
+        EXPECT_EQ(tl.e_l, c.layers[l].e_l);  // the charged weight, for the penalty
+        // The plane reproduces the fake simulator at any (D, D_out) it reports.
+        PointSpec p;
+        p.layer = static_cast<int>(l);
+        p.shape = in.layers[l].shape;
+        p.density = 0.35;
+        const PointResult r = model(p);
+        EXPECT_NEAR(tl.energy_plane.at(r.density, r.ofmap_density), r.energy_pj,
+                    1e-6 * r.energy_pj);
+        EXPECT_NEAR(tl.cycles_plane.at(r.density, r.ofmap_density), r.cycles, 1e-6 * r.cycles);
+    }
+    // A writeback document without its planes is refused, naming the field.
+    nlohmann::json bad = doc;
+    bad["layers"][2]["energy"].erase("writeback");
+    try {
+        trainer::parse_calibration(bad.dump(), "calib.json");
+        FAIL() << "accepted a writeback layer without its plane";
+    } catch (const core::InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("layers[2].energy.writeback"), std::string::npos)
+            << e.what();
+    }
 }
 
 }  // namespace

@@ -67,23 +67,28 @@ void make_run(const std::string& dir, const std::string& method, double accuracy
         << json{{"network", "tiny"}, {"method", method}, {"test", {{"accuracy", accuracy}}}}.dump();
 }
 
-void write_calib(const std::string& path, const std::string& mode) {
+void write_calib(const std::string& path, const std::string& mode,
+                 const std::string& form = "free") {
     json layers = json::array();
     for (int i = 0; i < 2; ++i)
-        layers.push_back({{"index", i},
-                          {"name", "conv" + std::to_string(i)},
-                          {"conv", 1000.0},
-                          {"map_e", 1.0},
-                          {"map_c", 1.0},
-                          {"e_l", 2e5 * (i + 1)},
-                          {"c_l", 100.0 * (i + 1)},
-                          {"e0_l", 1e5},
-                          {"c0_l", 50.0}});
+        layers.push_back(
+            {{"energy", {{"writeback", {{"intercept", 5e4}, {"slope", 1e5}, {"slope_out", 3e5}}}}},
+             {"cycles",
+              {{"writeback", {{"intercept", 40.0}, {"slope", 90.0}, {"slope_out", 20.0}}}}},
+             {"index", i},
+             {"name", "conv" + std::to_string(i)},
+             {"conv", 1000.0},
+             {"map_e", 1.0},
+             {"map_c", 1.0},
+             {"e_l", 2e5 * (i + 1)},
+             {"c_l", 100.0 * (i + 1)},
+             {"e0_l", 1e5},
+             {"c0_l", 50.0}});
     std::ofstream(path) << json{
         {"schema", "actsparse.calibration/1"},
         {"network", "tiny"},
         {"zero_mode", mode},
-        {"form", "free"},
+        {"form", form},
         {"global", {{"e1", 1.0}, {"e0", 1.0}, {"c1", 1.0}, {"c0", 1.0}}},
         {"layers", layers}}.dump();
 }
@@ -160,6 +165,48 @@ TEST(Evaluate, SimulatesEachImageAndComparesWithTheBaseline) {
     // Rows are labelled by method and, where it says more, the run folder.
     EXPECT_NE(md.find("| proposed-hybrid (hybrid) |"), std::string::npos) << md;
     EXPECT_EQ(hyb["label"], "proposed-hybrid (hybrid)");
+}
+
+TEST(Evaluate, WritebackFormPredictsFromInputAndOfmapDensity) {
+    TempDir tmp;
+    make_run(tmp / "base", "baseline", 0.9, 0.6);
+    write_calib(tmp / "calib.json", "gate", "writeback");
+    EvaluateOptions o;
+    o.runs = {tmp / "base"};
+    o.arch = core::load_arch("eyeriss-v1");
+    o.zero_modes = {core::ZeroMode::kGate};
+    o.calibrations = {tmp / "calib.json"};
+    o.out = tmp / "out";
+    o.progress = false;
+    const json r = evaluate(o);
+    const json& row = r["tables"].begin().value()[0];
+    tlm::SimOptions so;
+    so.arch = o.arch;
+    so.arch.zero_mode = core::ZeroMode::kGate;
+    for (int i = 0; i < 2; ++i) {
+        const core::Trace t =
+            core::read_trace(tmp / ("base/traces/" + std::to_string(i) + ".trace"));
+        double pe = 0, pc = 0, od = 0;
+        for (int64_t n = 0; n < 2; ++n) {
+            core::Trace one = t;
+            one.shape.N = 1;
+            const int64_t in = t.shape.C * t.shape.H * t.shape.W;
+            const int64_t out = t.shape.M * t.shape.P * t.shape.Q;
+            one.ifmap.assign(t.ifmap.begin() + n * in, t.ifmap.begin() + (n + 1) * in);
+            one.ofmap_acc.assign(t.ofmap_acc.begin() + n * out,
+                                 t.ofmap_acc.begin() + (n + 1) * out);
+            so.ifmap_compressed = i > 0;
+            const tlm::LayerResult lr = tlm::simulate_layer(one, so);
+            pe += 5e4 + 1e5 * lr.density + 3e5 * lr.ofmap_density;
+            pc += 40 + 90 * lr.density + 20 * lr.ofmap_density;
+            od += lr.ofmap_density / 2;
+        }
+        const json& l = row["layers"][i];
+        EXPECT_NEAR(l["predicted_energy_pj"].get<double>(), pe, 1e-9 * pe) << i;
+        EXPECT_NEAR(l["predicted_cycles"].get<double>(), pc, 1e-9 * pc) << i;
+        EXPECT_NEAR(l["ofmap_density"].get<double>(), od, 1e-12) << i;
+        EXPECT_GT(od, 0.0);
+    }
 }
 
 TEST(Evaluate, RefusesRunsWithoutTraces) {
