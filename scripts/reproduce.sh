@@ -8,7 +8,8 @@
 # Budget knobs (environment): WIDTH (0.5), BASE_EPOCHS (1), BASE_BATCHES (0 = all),
 # TUNE_EPOCHS (1), TUNE_BATCHES (0), TUNE_LR (the trainer's fine-tuning default), EVAL_BATCHES
 # (0), IMAGES (4), SCALES ("1 0.3 0.1"), CALIB_ARGS (extra `calibrate` flags, e.g. a smaller
-# sweep), DATA (the dataset folder; default the trainer's),
+# sweep), DATA (the dataset folder; default the trainer's), MAPPING_DENSITY (one mapping per
+# layer, planned for this density, in calibrate and evaluate; default: per point/image),
 # DATASET (fashion-mnist), THREADS (all cores). Every step resumes or is skipped when its
 # output exists, so an interrupted reproduction continues where it stopped.
 set -euo pipefail
@@ -29,6 +30,9 @@ DATASET=${DATASET:-fashion-mnist}
 THREADS=${THREADS:-$(nproc)}
 CALIB_ARGS=${CALIB_ARGS:-}
 DATA=${DATA:-}
+MAPPING_DENSITY=${MAPPING_DENSITY:-}
+MAP_ARGS=()
+[ -n "$MAPPING_DENSITY" ] && MAP_ARGS=(--mapping-density "$MAPPING_DENSITY")
 export OMP_WAIT_POLICY=passive
 mkdir -p "$OUT"
 log() { echo "[reproduce $(date +%H:%M:%S)] $*" | tee -a "$OUT/reproduce.log" >&2; }
@@ -39,7 +43,7 @@ for mode in skip gate; do
         # shellcheck disable=SC2086  # CALIB_ARGS is a list of flags
         "$BIN" calibrate --net "$NET" --width "$WIDTH" --zero-mode "$mode" \
             --cache "$OUT/calib-cache" --out "$OUT/calib-$mode.json" --report "$OUT/calib-$mode" \
-            $CALIB_ARGS
+            "${MAP_ARGS[@]}" $CALIB_ARGS
     fi
 done
 
@@ -94,6 +98,6 @@ for method in sparsity-targeting proposed-hoyer proposed-hybrid; do
 done
 
 log "evaluate ${RUNS[*]}"
-"$BIN" evaluate --runs "${RUNS[@]}" --zero-mode both --images "$IMAGES" \
+"$BIN" evaluate --runs "${RUNS[@]}" --zero-mode both --images "$IMAGES" "${MAP_ARGS[@]}" \
     --calibration "$OUT/calib-skip.json" --calibration "$OUT/calib-gate.json" --out "$OUT/eval"
 log "done: $OUT/eval/results.md"
