@@ -23,13 +23,15 @@ uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 
 // What happens to the accumulators before the ofmap is written back.
 struct Epilogue {
-    std::vector<int64_t> bias;  ///< per output channel, in units of 2^-frac_bits; empty: none
+    std::vector<double> bias;  ///< per output channel, real units; empty: none
     bool relu = true;
+    int64_t frac_bits_out = 8;  ///< fraction bits of the written ofmap
 };
 
 Epilogue trace_epilogue(const core::Trace& t, const SimOptions& opts) {
     Epilogue e;
     e.relu = opts.relu_out;
+    e.frac_bits_out = ofmap_frac_bits(t, opts);
     if (!opts.trace_epilogue) return e;
     const auto relu = t.extra.find("relu_after");
     if (relu != t.extra.end()) e.relu = opts.relu_out && relu->second != "false";
@@ -45,10 +47,9 @@ Epilogue trace_epilogue(const core::Trace& t, const SimOptions& opts) {
     if (static_cast<int64_t>(bias.size()) != t.shape.M)
         throw core::InputError(where, "has " + std::to_string(bias.size()) + " values for " +
                                           std::to_string(t.shape.M) + " output channels");
-    for (double v : bias) {
+    for (double v : bias)
         if (!std::isfinite(v)) throw core::InputError(where, "not finite");
-        e.bias.push_back(std::llround(std::ldexp(v, static_cast<int>(t.frac_bits))));
-    }
+    e.bias = std::move(bias);
     return e;
 }
 
@@ -111,6 +112,54 @@ bool row_matches(const uint8_t* stream, uint64_t bytes, const int16_t* expect, i
 
 }  // namespace
 
+int16_t quantise_activation(double x, int64_t frac_bits) {
+    const double y = std::ldexp(x, static_cast<int>(frac_bits));
+    double r = std::round(y);  // half away from zero ...
+    if (std::fabs(y - std::trunc(y)) == 0.5) r = 2.0 * std::round(y / 2.0);  // ... to even
+    return static_cast<int16_t>(std::clamp(r, -32768.0, 32767.0));
+}
+
+int64_t ofmap_frac_bits(const core::Trace& t, const SimOptions& opts) {
+    int64_t f = t.frac_bits;
+    if (opts.ofmap_frac_bits >= 0) {
+        f = opts.ofmap_frac_bits;
+    } else if (const auto it = t.extra.find("ofmap_frac_bits"); it != t.extra.end()) {
+        const std::string where = "trace " + t.layer + ": extra.ofmap_frac_bits";
+        size_t used = 0;
+        try {
+            f = std::stoll(it->second, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != it->second.size())
+            throw core::InputError(where, "expected an integer, got '" + it->second + "'");
+    }
+    if (f < 0 || f > 15)
+        throw core::InputError("trace " + t.layer + ": ofmap frac_bits",
+                               "must be in [0, 15] for 16-bit words, got " + std::to_string(f));
+    return f;
+}
+
+std::vector<int16_t> write_back(const core::Trace& t, const std::vector<int64_t>& acc,
+                                const SimOptions& opts) {
+    const core::LayerShape& s = t.shape;
+    if (static_cast<int64_t>(acc.size()) != s.ofmap_elems())
+        core::model_bug("tlm::write_back", "accumulators disagree with the shape");
+    const Epilogue epi = trace_epilogue(t, opts);
+    const int64_t plane = s.P * s.Q;
+    const int in_scale = -2 * static_cast<int>(t.frac_bits);  // products carry 2x frac bits
+    std::vector<int16_t> out(acc.size());
+    for (size_t i = 0; i < acc.size(); ++i) {
+        // |acc| < 2^52 (int16 products over < 2^22 terms), so the scaling is exact.
+        double x = std::ldexp(static_cast<double>(acc[i]), in_scale);
+        if (!epi.bias.empty())
+            x += epi.bias[static_cast<size_t>((static_cast<int64_t>(i) / plane) % s.M)];
+        if (epi.relu) x = std::max(x, 0.0);
+        out[i] = quantise_activation(x, epi.frac_bits_out);
+    }
+    return out;
+}
+
 LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     const auto host_start = std::chrono::steady_clock::now();
     const core::ArchConfig& arch = opts.arch;
@@ -162,20 +211,9 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     const core::RlcParams rlc = rlc_params(arch);
     const bool ifmap_rlc = arch.dram.rlc && opts.ifmap_compressed;
     const RowStreams in = encode_rows(trace.ifmap.data(), s.N * s.C * s.H, s.W, ifmap_rlc, rlc);
-    std::vector<int16_t> out16(r.ofmap.size());
-    int64_t ofmap_nonzero = 0;
-    const Epilogue epi = trace_epilogue(trace, opts);
-    const int64_t plane = s.P * s.Q;
-    for (size_t i = 0; i < r.ofmap.size(); ++i) {
-        int64_t v = r.ofmap[i] >> trace.frac_bits;  // products carry 2x frac bits
-        if (!epi.bias.empty())
-            v += epi.bias[static_cast<size_t>((static_cast<int64_t>(i) / plane) % s.M)];
-        if (epi.relu) v = std::max<int64_t>(v, 0);
-        v = std::clamp<int64_t>(v, std::numeric_limits<int16_t>::min(),
-                                std::numeric_limits<int16_t>::max());
-        out16[i] = static_cast<int16_t>(v);
-        ofmap_nonzero += v != 0;
-    }
+    const std::vector<int16_t> out16 = write_back(trace, r.ofmap, opts);
+    const int64_t ofmap_nonzero =
+        std::count_if(out16.begin(), out16.end(), [](int16_t v) { return v != 0; });
     r.ofmap_density = out16.empty()
                           ? 0.0
                           : static_cast<double>(ofmap_nonzero) / static_cast<double>(out16.size());

@@ -34,6 +34,10 @@ struct SimOptions {
     /// apply the ReLU only where extra "relu_after" is not "false" (MobileNet-V2's linear
     /// bottlenecks). The written ofmap is then exactly the activation the next layer reads.
     bool trace_epilogue = true;
+    /// Fraction bits of the written ofmap, i.e. of the next layer's input (< 0: the trace's
+    /// extra "ofmap_frac_bits" when it has one, else the trace's own frac_bits, assuming the
+    /// next layer keeps this layer's fixed-point format, as synthetic traces do).
+    int64_t ofmap_frac_bits = -1;
     std::string vcd_path;  ///< PE activity of the array, if set
 };
 
@@ -58,6 +62,20 @@ struct LayerResult {
     std::vector<hw::PassRecord> passes;
     nlohmann::json to_json() const;  ///< the report row (no ofmap)
 };
+
+/// The quantiser of the traces' activations (trainer/trace_export.cc `quantise`, torch's
+/// round half to even): round(x * 2^frac_bits) to the nearest integer, ties to even,
+/// saturated to int16.
+int16_t quantise_activation(double x, int64_t frac_bits);
+/// The ofmap's fraction bits (see SimOptions::ofmap_frac_bits); throws core::InputError
+/// for a bad trace field or a value outside [0, 15].
+int64_t ofmap_frac_bits(const core::Trace& t, const SimOptions& opts);
+/// The ofmap as the write-back stores it in DRAM: each exact accumulator `acc` [N, M, P, Q]
+/// (2 x frac_bits fraction bits) in real units, plus the trace's bias, ReLU'd when the
+/// epilogue says so, then quantised like the next layer's trace (quantise_activation at
+/// ofmap_frac_bits). Its zeros are exactly the next layer's input zeros.
+std::vector<int16_t> write_back(const core::Trace& t, const std::vector<int64_t>& acc,
+                                const SimOptions& opts);
 
 /// Simulates one layer. Throws core::InputError for traces the arch cannot run (and for a
 /// given mapping that is invalid, with the reason).

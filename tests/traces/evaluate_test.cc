@@ -229,13 +229,16 @@ TEST(SimulateEpilogue, BiasAndReluAfterDecideTheWrittenOfmap) {
     tlm::SimOptions opts;
     opts.arch = core::load_arch("eyeriss-v1");
     opts.arch.zero_mode = core::ZeroMode::kSkip;
-    // Expected densities from the accumulators: ReLU(acc >> f + round(b * 2^f)).
+    // Expected densities from the accumulators: the next layer's quantiser (round to
+    // nearest, ties to even, at f fraction bits) of ReLU(acc * 2^-2f + b).
     const auto density = [&](double bias, bool relu) {
         int64_t nz = 0;
         for (int64_t v : t.ofmap_acc) {
-            int64_t x = (v >> t.frac_bits) + std::llround(std::ldexp(bias, 8));
-            if (relu) x = std::max<int64_t>(x, 0);
-            x = std::clamp<int64_t>(x, -32768, 32767);
+            double x =
+                std::ldexp(static_cast<double>(v), -2 * static_cast<int>(t.frac_bits)) + bias;
+            if (relu) x = std::max(x, 0.0);
+            x = std::clamp(std::nearbyint(std::ldexp(x, static_cast<int>(t.frac_bits))), -32768.0,
+                           32767.0);
             nz += x != 0;
         }
         return static_cast<double>(nz) / static_cast<double>(t.ofmap_acc.size());
