@@ -89,9 +89,9 @@ class CycleTop : public sc_core::sc_module {
             sc_core::sc_pause();
             return;
         }
-        // A cycle without any activity freezes the state for good (FIFO words and slots
-        // become visible one cycle after they move), so two idle cycles mean a deadlock.
-        if (t - engine_->last_activity() > 2)
+        // Without any activity the state freezes for good once the MAC pipelines have
+        // drained (FIFO words and slots become visible one cycle after they move).
+        if (t - engine_->last_activity() > 2 + engine_->pipeline_stages())
             core::model_bug("hw::CycleTop", "deadlock at " + sc_core::sc_time_stamp().to_string() +
                                                 ": " + engine_->describe(t));
         clock.notify(period_);

@@ -79,7 +79,6 @@ ArrayEngine::ArrayEngine(const core::LayerShape& shape, const Mapping& mapping,
     pe_done_flag_.assign(static_cast<size_t>(n), 0);
     due_at_.assign(static_cast<size_t>(n), -1);
     wake_at_.assign(static_cast<size_t>(n), std::numeric_limits<int64_t>::max());
-    stall_at_.assign(static_cast<size_t>(n), -1);
     psum_producer_.assign(static_cast<size_t>(n), -1);
 }
 
@@ -446,7 +445,6 @@ int64_t ArrayEngine::run_pass_fast() {
     noc_wake_at_ = -1;
     out_pushed_ = 0;
     std::fill(due_at_.begin(), due_at_.end(), -1);
-    std::fill(stall_at_.begin(), stall_at_.end(), -1);
     std::fill(wake_at_.begin(), wake_at_.end(), kNever);
     for (int64_t i : active_) {
         due_.push_back(i);
@@ -471,24 +469,9 @@ int64_t ArrayEngine::run_pass_fast() {
         for (size_t k = 0; k < due_.size(); ++k) {
             const int64_t i = due_[k];
             wake_at_[static_cast<size_t>(i)] = kNever;
-            Pe& pe = *pes_[static_cast<size_t>(i)];
-            if (pe.busy_until() > t) {  // inside a decoupled run: tick it when the run ends
-                wake(i, pe.busy_until());
-                continue;
-            }
-            int64_t& stalled = stall_at_[static_cast<size_t>(i)];
-            if (stalled >= 0) {
-                pe.add_stall_cycles(t - stalled - 1);
-                stalled = -1;
-            }
-            const PeActivity a = tick_pe(i, t);
-            if (a == PeActivity::kStall) {
-                stalled = t;
-                const int64_t chance = pe.next_chance(t);
-                if (chance >= 0) wake(i, chance);
-            } else if (a != PeActivity::kIdle) {
-                wake(i, std::max(pe.busy_until(), t + 1));
-            }
+            // A PE performs every action whose conditions are recorded; it needs another
+            // tick only when a FIFO it uses changes, which its hooks report (wake).
+            tick_pe(i, t);
         }
         if (pass_done()) break;
         due_.swap(next_);

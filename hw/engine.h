@@ -56,8 +56,7 @@ class ArrayEngine {
     PeActivity tick_pe(int64_t i, int64_t t) {
         Pe& pe = *pes_[static_cast<size_t>(i)];
         const PeActivity a = pe.tick(t);
-        if (a == PeActivity::kBusy || a == PeActivity::kGated)
-            pe_last_active_ = std::max(pe_last_active_, pe.last_active());
+        pe_last_active_ = std::max(pe_last_active_, pe.last_active());
         if (pe.done() && active_flag_[static_cast<size_t>(i)] &&
             !pe_done_flag_[static_cast<size_t>(i)]) {
             pe_done_flag_[static_cast<size_t>(i)] = 1;
@@ -81,6 +80,8 @@ class ArrayEngine {
     int64_t psum_words_in() const { return noc_.psum_noc_words_sent; }
     int64_t psum_words_out() const { return noc_.psum_out_words; }
 
+    /// MAC pipeline depth (a psum leaves its PE this many cycles after its last slot).
+    int64_t pipeline_stages() const { return arch_.pe.mac_pipeline_stages; }
     int64_t num_pes() const { return static_cast<int64_t>(pes_.size()); }
     const Pe& pe(int64_t i) const { return *pes_[static_cast<size_t>(i)]; }
     /// Whether PE i works in the current pass.
@@ -171,7 +172,6 @@ class ArrayEngine {
     int64_t out_pushed_ = 0;        ///< psums pushed into chain-top output FIFOs this pass
     std::vector<int64_t> due_, next_;
     std::vector<int64_t> due_at_;    ///< cycle for which a PE is already scheduled
-    std::vector<int64_t> stall_at_;  ///< cycle of a PE's last stalled tick (-1: not stalled)
     WakeCalendar timers_;
     std::vector<int64_t> psum_producer_;  ///< PE feeding each PE's psum-in FIFO (-1: the GLB)
 };

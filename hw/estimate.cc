@@ -135,7 +135,6 @@ class LayerModel {
         const double real_slots = n * P_sum * C_sum * V * static_cast<double>(c.CV);
         const double all_entries = n * t * C_sum * R * e * Q * S;
         const double real_entries = n * t * C_sum * V * static_cast<double>(c.CV);
-        double drain_cols = n * Q * pes;
         if (mode == core::ZeroMode::kNone) {
             x.macs_performed = all_slots;
             x.ifmap_spad_reads = all_entries;
@@ -148,25 +147,14 @@ class LayerModel {
                 x.macs_skipped = all_slots - x.macs_performed;
                 x.ifmap_spad_reads = d * real_entries;
                 x.ifmap_spad_reads_skipped = all_entries - x.ifmap_spad_reads;
-                // A PE-column drains only if at least one of its entries is non-zero.
-                double cols_with_work = 0;
-                for (int64_t xi = 0; xi < s_.Q; ++xi) {
-                    const double cv = static_cast<double>(c.colvalid[static_cast<size_t>(xi)]);
-                    cols_with_work +=
-                        static_cast<double>(r_eff - 1) * (1.0 - std::pow(1.0 - d, q * cv)) +
-                        (1.0 - std::pow(1.0 - d, static_cast<double>(q_last) * cv));
-                }
-                drain_cols = n * t * V * cols_with_work;
             }
         }
         x.filter_spad_reads = x.macs_performed;
         x.filter_spad_reads_gated = x.macs_gated;
         x.filter_spad_reads_skipped = x.macs_skipped;
-        x.psum_spad_writes = x.macs_performed;
         x.psum_spad_reads_gated = x.macs_gated;
         x.psum_spad_reads_skipped = x.macs_skipped;
         const double acc_reads = n * Q * P_sum * static_cast<double>(r_eff) * R * e;
-        x.psum_spad_reads = x.macs_performed + acc_reads;
         const double chain_words = n * Q * e * P_sum;
         x.psum_link_words = chain_words * (static_cast<double>(r_eff) * R - 1.0);
         x.psum_out_words = chain_words;
@@ -185,8 +173,13 @@ class LayerModel {
                         count * ceil_div(p * (std::min(s_.Q, x0 + kp) - x0), wpi_));
             x.psum_noc_transfers = n * e * in_tr;
         }
-        x.pe_busy_cycles = x.filter_spad_writes + x.ifmap_spad_writes + x.macs_performed +
-                           x.macs_gated + drain_cols * (stages - 1.0) + acc_reads;
+        // Psums added into a spad entry: every chain PE but the bottom one gets its
+        // neighbour's psums, the bottom one the GLB's in an accumulating pass (read-modify-
+        // write); each psum then leaves its PE once (a read).
+        const double adds = x.psum_link_words + x.psum_noc_words_delivered;
+        x.psum_spad_reads = x.macs_performed + acc_reads + adds;
+        x.psum_spad_writes = x.macs_performed + adds;
+        x.pe_busy_cycles = x.macs_performed + x.macs_gated;
 
         // Timing: the filter load, then the slower of the slowest PE's column loop (load,
         // compute, drain, accumulate per column) and each network's transfers, then the fill
@@ -210,14 +203,16 @@ class LayerModel {
                     frac = rw.V > 0
                                ? d * static_cast<double>(c.colvalid[static_cast<size_t>(xi)]) / S
                                : 0.0;
+                // Units overlap: loads and psum traffic run under the MAC slots; a psum's
+                // entry is reused by the next column only after it left (pipeline hazard).
                 const double comp = p_max * qd * S * frac;
-                work += comp + (comp > 0 ? stages - 1.0 : 0.0) + p_max;
+                work += std::max(comp, p_max) + (comp > 0 ? std::max(0.0, stages + 1 - p_max) : 0.0);
             }
             const double load = rw.V > 0 ? qd * static_cast<double>(words) : 0.0;
             const double groups = gh * static_cast<double>(r_eff);
             const double bus = gh * static_cast<double>((r_eff - 1) * ceil_div(q * words, wi_) +
                                                         ceil_div(q_last * words, wi_));
-            pe_path += work + std::max(load, bus - std::min(bus, groups * fifo_transfers));
+            pe_path += std::max({work, load, bus - std::min(bus, groups * fifo_transfers)});
         }
         pe_path *= n;
         x.cycles =

@@ -17,8 +17,7 @@ Pe::Pe(const core::PeParams& params, core::ZeroMode mode, bool fast)
       ifmap_spad_(static_cast<size_t>(params.ifmap_spad_words), 0),
       ifmap_zero_(static_cast<size_t>(params.ifmap_spad_words), 1),
       filter_spad_(static_cast<size_t>(params.filter_spad_words), 0),
-      psum_spad_(static_cast<size_t>(params.psum_spad_words), 0),
-      pipe_(static_cast<size_t>(params.mac_pipeline_stages)) {}
+      psum_spad_(static_cast<size_t>(params.psum_spad_words), 0) {}
 
 void Pe::configure(const PeConfig& cfg, RegFifo<int64_t>* psum_dest) {
     if (cfg.p < 1 || cfg.q < 1 || cfg.s < 1 || cfg.p > params_.psum_spad_words ||
@@ -29,26 +28,21 @@ void Pe::configure(const PeConfig& cfg, RegFifo<int64_t>* psum_dest) {
     control_dest_.push_back(psum_dest);
 }
 
-const char* Pe::state_name() const {
-    switch (state_) {
-        case State::kIdle:
-            return "idle";
-        case State::kFilterLoad:
-            return "filter-load";
-        case State::kColumnStart:
-            return "column-start";
-        case State::kIfmapLoad:
-            return "ifmap-load";
-        case State::kCompute:
-            return "compute";
-        case State::kDrain:
-            return "drain";
-        case State::kAccumulate:
-            return "accumulate";
-        case State::kDone:
-            return "done";
-    }
-    return "?";
+std::string Pe::state_name() const {
+    if (!running_) return "idle";
+    return "filter " + std::to_string(f_loaded_) + "/" + std::to_string(f_total_) +
+           ", load window " + std::to_string(ld_k_) + " word " + std::to_string(ld_i_) + "/" +
+           std::to_string(ld_n_) + ", compute column " + std::to_string(cp_k_) +
+           (cp_started_ ? " (started)" : "") + ", add " + std::to_string(ad_k_) + "." +
+           std::to_string(ad_f_) + ", accumulate " + std::to_string(ac_k_) + "." +
+           std::to_string(ac_f_) + " of " + std::to_string(columns_) + " columns (next " +
+           std::to_string(ac_next_) + ", ready " +
+           (ready_.empty() ? std::string("-")
+                           : std::to_string(ready_.front().column) + "@" +
+                                 std::to_string(ready_.front().per_f.empty()
+                                                    ? ready_.front().uniform
+                                                    : ready_.front().per_f[static_cast<size_t>(ac_f_)])) +
+           ", add@" + (cfg_.psum_in ? std::to_string(add_at_[static_cast<size_t>(ac_f_)]) : "-") + ")";
 }
 
 std::string Pe::fifo_summary(int64_t t) const {
@@ -58,29 +52,7 @@ std::string Pe::fifo_summary(int64_t t) const {
     return "ifmap " + fifo(ifmap_in_) + ", filter " + fifo(filter_in_) + ", psum-in " +
            fifo(psum_in_) + (cfg_.psum_in ? " (used)" : " (unused)") + ", psum-out " +
            fifo(psum_out_) + ", dest room " +
-           (psum_dest_ != nullptr ? std::to_string(psum_dest_->room(t)) : "-") + ", image " +
-           std::to_string(img_) + ", column " + std::to_string(col_) + ", psum " +
-           std::to_string(acc_f_) + "/" + std::to_string(cfg_.p);
-}
-
-int64_t Pe::next_chance(int64_t t) const {
-    auto word_due = [t](const auto& f) -> int64_t {
-        return f.empty() ? -1 : std::max(t + 1, f.head_cycle() + 1);
-    };
-    switch (state_) {
-        case State::kFilterLoad:
-            return word_due(filter_in_);
-        case State::kIfmapLoad:
-            return word_due(ifmap_in_);
-        case State::kAccumulate: {
-            const int64_t in = cfg_.psum_in ? word_due(psum_in_) : t + 1;
-            const int64_t room = psum_dest_->earliest_room(t + 1);
-            if (in < 0 || room < 0) return -1;
-            return std::max(in, room);
-        }
-        default:
-            return -1;
-    }
+           (psum_dest_ != nullptr ? std::to_string(psum_dest_->room(t)) : "-");
 }
 
 void Pe::restart() {
@@ -92,7 +64,6 @@ void Pe::restart() {
     psum_out_.reset(params_.fifo_depth_words);
     stats_ = ArrayStats{};
     last_active_ = -1;
-    busy_until_ = 0;
 }
 
 void Pe::start_pass() {
@@ -100,147 +71,222 @@ void Pe::start_pass() {
     psum_dest_ = control_dest_.front();
     control_.pop_front();
     control_dest_.pop_front();
-    filter_words_ = cfg_.p * cfg_.q * cfg_.s;
-    loaded_ = 0;
-    img_ = 0;
-    col_ = 0;
-    state_ = State::kFilterLoad;
-}
+    running_ = true;
+    columns_ = cfg_.images * cfg_.out_cols;
+    const size_t p = static_cast<size_t>(cfg_.p);
+    const size_t entries = static_cast<size_t>(cfg_.q * cfg_.s);
 
-int64_t Pe::slot(int64_t column) const {
-    const int64_t m = column % cfg_.s;
-    return m < 0 ? m + cfg_.s : m;
-}
+    f_total_ = cfg_.p * cfg_.q * cfg_.s;
+    f_loaded_ = 0;
+    f_next_ = 0;
+    f_done_ = kNone;
 
-void Pe::begin_column() {
+    fin_.assign(entries, -1);
+    fin_col_.assign(entries, -1);
+    loaded_at_.assign(2, kNone);
+    loaded_tag_.assign(2, -1);
+    ld_next_ = 0;
+    begin_load_window(0);
+
+    cp_k_ = 0;
+    cp_started_ = false;
+    cp_end_ = -1;
+    last_issue_ = -1;
+    ready_.clear();
+    sched_.clear();
+
+    ad_k_ = ad_f_ = ad_next_ = 0;
+    add_at_.assign(p, kNone);
+    ac_k_ = ac_f_ = ac_next_ = 0;
+    acc_at_.assign(p, kNone);
     std::fill(psum_spad_.begin(), psum_spad_.begin() + cfg_.p, 0);
-    const WindowStep w = window_step(col_, cfg_.window_first, cfg_.stride, cfg_.s);
-    window_start_ = cfg_.window_first + col_ * cfg_.stride;
-    load_col_ = w.first;
-    load_end_ = w.first + w.count;
-    load_c_ = 0;
 }
 
-void Pe::pad_column() {
-    const int64_t sl = slot(load_col_);
-    for (int64_t c = 0; c < cfg_.q; ++c) {
-        ifmap_spad_[c * cfg_.s + sl] = 0;
-        ifmap_zero_[c * cfg_.s + sl] = 1;
-    }
-    ++load_col_;
+bool Pe::due(int64_t when, int64_t limit) const {
+    if (fast_) return true;
+    if (when > limit) return false;
+    if (when < limit)
+        core::model_bug("hw::Pe", "an action due in cycle " + std::to_string(when) +
+                                      " was found only in cycle " + std::to_string(limit));
+    return true;
 }
 
-void Pe::start_compute() {
-    cc_ = 0;
-    cs_ = 0;
-    cf_ = 0;
-    first_slot_ = slot(window_start_);
-    cur_slot_ = first_slot_;
-    state_ = State::kCompute;
+int64_t Pe::real_words(int64_t k) const {
+    return cfg_.row_valid ? real_columns(window_of(k), cfg_.in_width) * cfg_.q : 0;
 }
 
-void Pe::next_entry() {
-    if (++cs_ == cfg_.s) {
-        cs_ = 0;
-        ++cc_;
-        cur_slot_ = first_slot_;
-    } else {
-        cur_slot_ = cur_slot_ + 1 == cfg_.s ? 0 : cur_slot_ + 1;
+void Pe::begin_load_window(int64_t k) {
+    ld_i_ = 0;
+    for (ld_k_ = k; ld_k_ < columns_; ++ld_k_) {
+        ld_n_ = real_words(ld_k_);
+        if (ld_n_ == 0) continue;  // all padding: nothing crosses the NoC
+        ld_col_ = std::max<int64_t>(window_of(ld_k_).first, 0);
+        ld_c_ = 0;
+        return;
     }
+    ld_n_ = 0;
 }
 
-void Pe::next_column() {
-    if (++col_ == cfg_.out_cols) {
-        col_ = 0;
-        ++img_;
-    }
-    state_ = img_ == cfg_.images ? State::kDone : State::kColumnStart;
+bool Pe::filter_unit(int64_t limit) {
+    if (f_done_ != kNone || filter_in_.empty()) return false;
+    const int64_t when = std::max(f_next_, filter_in_.head_cycle() + 1);
+    if (!due(when, limit)) return false;
+    filter_spad_[static_cast<size_t>(f_loaded_++)] = filter_in_.pop(when);
+    ++stats_.filter_spad_writes;
+    acted(when);
+    f_next_ = when + 1;
+    if (f_loaded_ == f_total_) f_done_ = when;
+    return true;
 }
 
-void Pe::retire(int64_t t) {
-    while (pipe_size_ > 0 && pipe_[pipe_head_].retire_cycle <= t) {
-        const InFlight& f = pipe_[pipe_head_];
-        if (!f.bubble) psum_spad_[f.psum_index] += f.product;
-        pipe_head_ = pipe_head_ + 1 == static_cast<int64_t>(pipe_.size()) ? 0 : pipe_head_ + 1;
-        --pipe_size_;
+bool Pe::load_unit(int64_t limit) {
+    if (ld_k_ >= columns_) return false;
+    const int64_t e = ld_c_ * cfg_.s + slot(ld_col_);
+    int64_t when = ld_next_;
+    if (ld_k_ > 0) {
+        // The word replaces an entry of window ld_k_ - 1: free once the compute has read it.
+        if (fin_col_[static_cast<size_t>(e)] != ld_k_ - 1) return false;
+        when = std::max(when, fin_[static_cast<size_t>(e)] + 1);
     }
-}
-
-bool Pe::issue_one(int64_t t, PeActivity& act) {
-    for (;;) {
-        if (cc_ == cfg_.q) return false;
-        if (cf_ > 0) break;
-        const int64_t entry = cc_ * cfg_.s + cur_slot_;
-        const bool zero = ifmap_zero_[entry] != 0;
-        if (mode_ == core::ZeroMode::kSkip && zero) {
-            stats_.ifmap_spad_reads_skipped += 1;
-            stats_.macs_skipped += cfg_.p;
-            stats_.filter_spad_reads_skipped += cfg_.p;
-            stats_.psum_spad_reads_skipped += cfg_.p;
-            skipped_now_ = true;
-            next_entry();
-            continue;
-        }
-        ++stats_.ifmap_spad_reads;
-        cur_value_ = ifmap_spad_[entry];
-        cur_gated_ = mode_ == core::ZeroMode::kGate && zero;
-        break;
+    if (ifmap_in_.empty()) return false;
+    when = std::max(when, ifmap_in_.head_cycle() + 1);
+    if (!due(when, limit)) return false;
+    const int16_t v = ifmap_in_.pop(when);
+    ifmap_spad_[static_cast<size_t>(e)] = v;
+    ifmap_zero_[static_cast<size_t>(e)] = v == 0 ? 1 : 0;  // the zero detector
+    ++stats_.ifmap_spad_writes;
+    acted(when);
+    ld_next_ = when + 1;
+    if (++ld_c_ == cfg_.q) {
+        ld_c_ = 0;
+        ++ld_col_;  // a window's real columns are contiguous
     }
-    if (pipe_size_ == static_cast<int64_t>(pipe_.size()))
-        core::model_bug("hw::Pe", "MAC pipeline overflow");
-    const int64_t cap = static_cast<int64_t>(pipe_.size());
-    const int64_t tail = pipe_head_ + pipe_size_;
-    InFlight& slot_in = pipe_[static_cast<size_t>(tail >= cap ? tail - cap : tail)];
-    slot_in.retire_cycle = t + params_.mac_pipeline_stages - 1;
-    slot_in.psum_index = cf_;
-    ++pipe_size_;
-    if (cur_gated_) {
-        slot_in.bubble = true;
-        ++stats_.macs_gated;
-        ++stats_.filter_spad_reads_gated;
-        ++stats_.psum_spad_reads_gated;
-        act = PeActivity::kGated;
-    } else {
-        slot_in.bubble = false;
-        slot_in.product = product(cur_value_, filter_spad_[(cc_ * cfg_.s + cs_) * cfg_.p + cf_]);
-        ++stats_.macs_performed;
-        ++stats_.filter_spad_reads;
-        ++stats_.psum_spad_reads;
-        ++stats_.psum_spad_writes;
-        act = PeActivity::kBusy;
-    }
-    if (++cf_ == cfg_.p) {
-        cf_ = 0;
-        next_entry();
+    if (++ld_i_ == ld_n_) {
+        loaded_at_[static_cast<size_t>(ld_k_ & 1)] = when;
+        loaded_tag_[static_cast<size_t>(ld_k_ & 1)] = ld_k_;
+        begin_load_window(ld_k_ + 1);
     }
     return true;
 }
 
-int64_t Pe::compute_all() {
-    const int64_t p = cfg_.p, q = cfg_.q, s = cfg_.s;
+bool Pe::compute_unit(int64_t limit) {
+    if (cp_k_ >= columns_) return false;
+    const int64_t k = cp_k_;
+    const int64_t q = cfg_.q, s = cfg_.s, p = cfg_.p;
+    const int64_t entries = q * s;
+    const int64_t x = k % cfg_.out_cols;
+    const int64_t window_start = cfg_.window_first + x * cfg_.stride;
+    const int64_t first_slot = slot(window_start);
+    auto entry_of = [&](int64_t i) {  // compute order: channel, then window position
+        const int64_t pos = i % s;
+        const int64_t sl = first_slot + pos >= s ? first_slot + pos - s : first_slot + pos;
+        return (i / s) * s + sl;
+    };
+    const bool skip = mode_ == core::ZeroMode::kSkip;
+    auto issued = [&](int64_t e) { return !skip || ifmap_zero_[static_cast<size_t>(e)] == 0; };
+
+    if (!cp_started_) {
+        // Phase A: the column starts once its window is loaded, the filters are in and column
+        // k - 1 has issued its last slot. Padding entries are flagged now (no NoC word, no
+        // cycle); zero entries before the first issued one are passed at once.
+        if (f_done_ == kNone) return false;
+        int64_t loaded = -1;
+        if (real_words(k) > 0) {
+            if (loaded_tag_[static_cast<size_t>(k & 1)] != k) return false;
+            loaded = loaded_at_[static_cast<size_t>(k & 1)];
+        }
+        const int64_t start = std::max({cp_end_ + 1, loaded + 1, f_done_ + 1});
+        if (!due(start, limit)) return false;
+        const WindowStep w = window_of(k);
+        for (int64_t col = w.first; col < w.first + w.count; ++col) {
+            if (column_real(col)) continue;
+            const int64_t sl = slot(col);
+            for (int64_t c = 0; c < q; ++c) {
+                ifmap_spad_[static_cast<size_t>(c * s + sl)] = 0;
+                ifmap_zero_[static_cast<size_t>(c * s + sl)] = 1;
+            }
+        }
+        cp_start_ = start;
+        cp_first_ = -1;
+        cp_last_ = -1;
+        for (int64_t i = 0; i < entries; ++i) {
+            if (!issued(entry_of(i))) continue;
+            if (cp_first_ < 0) cp_first_ = i;
+            cp_last_ = i;
+        }
+        const int64_t lead = cp_first_ < 0 ? entries : cp_first_;
+        for (int64_t i = 0; i < lead; ++i) {
+            const int64_t e = entry_of(i);
+            fin_[static_cast<size_t>(e)] = start - 1;
+            fin_col_[static_cast<size_t>(e)] = k;
+        }
+        skipped_now_ = skipped_now_ || lead > 0;
+        if (cp_first_ < 0) {
+            // Nothing to issue (all entries zero, skip mode): psums stay as they are.
+            stats_.ifmap_spad_reads_skipped += entries;
+            stats_.macs_skipped += entries * p;
+            stats_.filter_spad_reads_skipped += entries * p;
+            stats_.psum_spad_reads_skipped += entries * p;
+            ready_.push_back({k, start, {}});
+            cp_end_ = start - 1;
+            ++cp_k_;
+            return true;
+        }
+        cp_started_ = true;
+        return true;
+    }
+
+    // Phase B: the slots. Psum f's first slot waits until psum f of column k - 1 left the
+    // spad (its entry is reused); then the entries follow one slot per cycle.
+    for (int64_t f = 0; f < p; ++f)
+        if (!acc_known(k - 1, f)) return false;
+    const int64_t stages = params_.mac_pipeline_stages;
+    Ready rd{k, kNone, std::vector<int64_t>(static_cast<size_t>(p))};
+    int64_t tau = cp_start_, prev_fin = cp_start_ - 1;
     int64_t performed = 0, gated = 0, skipped = 0;
     int64_t* psum = psum_spad_.data();
-    const int64_t first_slot = slot(window_start_);
-    for (int64_t c = 0; c < q; ++c) {
-        int64_t sl = first_slot;
-        for (int64_t x = 0; x < s; ++x, sl = sl + 1 == s ? 0 : sl + 1) {
-            const int64_t entry = c * s + sl;
-            if (ifmap_zero_[entry] != 0 && mode_ != core::ZeroMode::kNone) {
-                if (mode_ == core::ZeroMode::kSkip) {
-                    ++skipped;
-                } else {
-                    ++gated;
-                }
-                continue;
-            }
-            ++performed;
-            const int64_t v = ifmap_spad_[entry];
-            const int16_t* w = filter_spad_.data() + (c * s + x) * p;
-            for (int64_t f = 0; f < p; ++f) psum[f] += v * w[f];
+    bool skipped_before = cp_first_ > 0;
+    for (int64_t i = cp_first_; i < entries; ++i) {
+        const int64_t e = entry_of(i);
+        const size_t ei = static_cast<size_t>(e);
+        fin_col_[ei] = k;
+        if (!issued(e)) {
+            ++skipped;
+            fin_[ei] = prev_fin;
+            skipped_before = true;
+            continue;
         }
+        int64_t start = tau, end = tau + p - 1;
+        if (i == cp_first_) {
+            int64_t tf = tau - 1;
+            for (int64_t f = 0; f < p; ++f) {
+                const int64_t prev = k == 0 ? -1 : acc_at_[static_cast<size_t>(f)];
+                tf = std::max(tf + 1, prev + 1);
+                if (f == 0) start = tf;
+                if (i == cp_last_) rd.per_f[static_cast<size_t>(f)] = tf + stages;
+            }
+            end = tf;
+        } else if (i == cp_last_) {
+            for (int64_t f = 0; f < p; ++f) rd.per_f[static_cast<size_t>(f)] = start + f + stages;
+        }
+        fin_[ei] = end;
+        prev_fin = end;
+        tau = end + 1;
+        const bool zero = ifmap_zero_[ei] != 0 && mode_ != core::ZeroMode::kNone;
+        if (!fast_) sched_.push_back({start, end, zero, skipped_before});
+        skipped_before = false;
+        if (zero) {
+            ++gated;
+            continue;
+        }
+        ++performed;
+        const int64_t v = ifmap_spad_[ei];
+        const int16_t* wgt = filter_spad_.data() + i * p;  // [c][s][f]
+        for (int64_t f = 0; f < p; ++f) psum[f] += v * wgt[f];
     }
+    const int64_t slots = (performed + gated) * p;
     stats_.ifmap_spad_reads += performed + gated;
-    stats_.ifmap_spad_reads_skipped += skipped;
+    stats_.ifmap_spad_reads_skipped += skipped + cp_first_;
     stats_.macs_performed += performed * p;
     stats_.filter_spad_reads += performed * p;
     stats_.psum_spad_reads += performed * p;
@@ -248,144 +294,104 @@ int64_t Pe::compute_all() {
     stats_.macs_gated += gated * p;
     stats_.filter_spad_reads_gated += gated * p;
     stats_.psum_spad_reads_gated += gated * p;
-    stats_.macs_skipped += skipped * p;
-    stats_.filter_spad_reads_skipped += skipped * p;
-    stats_.psum_spad_reads_skipped += skipped * p;
-    skipped_now_ = skipped > 0;
-    return (performed + gated) * p;
+    stats_.macs_skipped += (skipped + cp_first_) * p;
+    stats_.filter_spad_reads_skipped += (skipped + cp_first_) * p;
+    stats_.psum_spad_reads_skipped += (skipped + cp_first_) * p;
+    stats_.pe_busy_cycles += slots;
+    stats_.pe_stall_cycles += prev_fin - last_issue_ - slots;
+    last_issue_ = prev_fin;
+    acted(prev_fin);
+    ready_.push_back(std::move(rd));
+    cp_end_ = prev_fin;
+    cp_started_ = false;
+    ++cp_k_;
+    return true;
+}
+
+bool Pe::add_unit(int64_t limit) {
+    if (!cfg_.psum_in || ad_k_ >= columns_) return false;
+    const int64_t k = ad_k_, f = ad_f_;
+    // Psum f's entry belongs to column k once psum f of column k - 1 has left.
+    if (!acc_known(k - 1, f)) return false;
+    if (psum_in_.empty()) return false;
+    const int64_t prev = k == 0 ? -1 : acc_at_[static_cast<size_t>(f)];
+    const int64_t when = std::max({ad_next_, prev + 1, psum_in_.head_cycle() + 1});
+    if (!due(when, limit)) return false;
+    psum_spad_[static_cast<size_t>(f)] += psum_in_.pop(when);
+    ++stats_.psum_spad_reads;
+    ++stats_.psum_spad_writes;
+    add_at_[static_cast<size_t>(f)] = when;
+    acted(when);
+    ad_next_ = when + 1;
+    if (++ad_f_ == cfg_.p) {
+        ad_f_ = 0;
+        ++ad_k_;
+    }
+    return true;
+}
+
+bool Pe::acc_unit(int64_t limit) {
+    if (ac_k_ >= columns_ || ready_.empty()) return false;
+    const int64_t k = ac_k_, f = ac_f_;
+    const Ready& rd = ready_.front();
+    if (rd.column != k) core::model_bug("hw::Pe", "accumulate out of column order");
+    int64_t when =
+        std::max(ac_next_, rd.per_f.empty() ? rd.uniform : rd.per_f[static_cast<size_t>(f)]);
+    if (cfg_.psum_in) {
+        if (!(ad_k_ > k || (ad_k_ == k && ad_f_ > f))) return false;
+        when = std::max(when, add_at_[static_cast<size_t>(f)] + 1);
+    }
+    when = psum_dest_->earliest_room(when);
+    if (when < 0) return false;
+    if (!due(when, limit)) return false;
+    psum_dest_->push(when, psum_spad_[static_cast<size_t>(f)]);
+    psum_spad_[static_cast<size_t>(f)] = 0;
+    ++stats_.psum_spad_reads;
+    if (cfg_.psum_to_link) ++stats_.psum_link_words;
+    acc_at_[static_cast<size_t>(f)] = when;
+    acted(when);
+    ac_next_ = when + 1;
+    if (++ac_f_ == cfg_.p) {
+        ac_f_ = 0;
+        ready_.pop_front();
+        if (++ac_k_ == columns_) running_ = false;  // the pass's last psum has left
+    }
+    return true;
 }
 
 PeActivity Pe::tick(int64_t t) {
     skipped_now_ = false;
-    PeActivity act = PeActivity::kIdle;
-    const int64_t cycles = step(t, act);
-    if (cycles == 0) {
-        if (act == PeActivity::kStall) ++stats_.pe_stall_cycles;
-        return act;
+    acted_now_ = false;
+    tick_t_ = fast_ ? -1 : t;
+    if (!running_) {
+        if (control_.empty()) return PeActivity::kIdle;
+        start_pass();
     }
-    if (!fast_) return act;
-    // Temporal decoupling: go on with the next cycles' actions as long as each is possible
-    // with what the FIFOs already hold. A PE's input words only accumulate and its output
-    // room only grows as the other side acts, so an action possible now stays possible and
-    // happens in exactly the cycle the per-cycle model would do it.
-    int64_t u = t + cycles;
+    const int64_t limit = fast_ ? std::numeric_limits<int64_t>::max() : t;
+    bool any = false;
     for (;;) {
-        PeActivity next = PeActivity::kIdle;
-        const int64_t c = step(u, next);
-        if (c == 0) break;
-        u += c;
-    }
-    busy_until_ = u;
-    return PeActivity::kBusy;
-}
-
-int64_t Pe::step(int64_t t, PeActivity& act) {
-    for (;;) {
-        switch (state_) {
-            case State::kIdle:
-            case State::kDone:
-                if (control_.empty()) {
-                    act = PeActivity::kIdle;
-                    return 0;
-                }
-                start_pass();
-                continue;
-            case State::kFilterLoad: {
-                // One word per cycle; in fast mode every word already visible at its cycle.
-                int64_t n = 0;
-                while (loaded_ < filter_words_ && filter_in_.can_pop(t + n)) {
-                    filter_spad_[loaded_++] = filter_in_.pop(t + n);
-                    ++n;
-                    if (!fast_) break;
-                }
-                if (n == 0) return blocked(act);
-                stats_.filter_spad_writes += n;
-                if (loaded_ == filter_words_) state_ = State::kColumnStart;
-                return busy(t, n, act);
-            }
-            case State::kColumnStart:
-                begin_column();
-                state_ = State::kIfmapLoad;
-                continue;
-            case State::kIfmapLoad: {
-                // Padding columns never cross the NoC: the PE flags them zero itself.
-                while (load_col_ < load_end_ && !column_real(load_col_)) pad_column();
-                if (load_col_ == load_end_) {
-                    start_compute();
-                    continue;
-                }
-                // One word per cycle; in fast mode every word already visible at its cycle.
-                int64_t n = 0;
-                while (load_col_ < load_end_ && ifmap_in_.can_pop(t + n)) {
-                    const int16_t v = ifmap_in_.pop(t + n);
-                    if (load_c_ == 0) load_slot_ = slot(load_col_);
-                    const int64_t entry = load_c_ * cfg_.s + load_slot_;
-                    ifmap_spad_[entry] = v;
-                    ifmap_zero_[entry] = v == 0 ? 1 : 0;  // the zero detector
-                    ++n;
-                    if (++load_c_ == cfg_.q) {
-                        load_c_ = 0;
-                        ++load_col_;
-                        if (!fast_) break;
-                        // Padding columns between real ones cost no cycle.
-                        while (load_col_ < load_end_ && !column_real(load_col_)) pad_column();
-                    } else if (!fast_) {
-                        break;
-                    }
-                }
-                if (n == 0) return blocked(act);
-                stats_.ifmap_spad_writes += n;
-                return busy(t, n, act);
-            }
-            case State::kCompute: {
-                if (fast_) {
-                    const int64_t issued = compute_all();
-                    state_ = State::kAccumulate;
-                    acc_f_ = 0;
-                    const int64_t cycles =
-                        issued + (issued > 0 ? params_.mac_pipeline_stages - 1 : 0);
-                    if (cycles == 0) continue;
-                    stats_.pe_busy_cycles += cycles;
-                    last_active_ = t + cycles - 1;
-                    act = PeActivity::kBusy;
-                    return cycles;
-                }
-                if (issue_one(t, act)) {
-                    retire(t);
-                    ++stats_.pe_busy_cycles;
-                    last_active_ = t;
-                    return 1;
-                }
-                state_ = State::kDrain;
-                continue;
-            }
-            case State::kDrain:
-                if (pipe_size_ == 0) {
-                    state_ = State::kAccumulate;
-                    acc_f_ = 0;
-                    continue;
-                }
-                retire(t);
-                return busy(t, act);
-            case State::kAccumulate: {
-                // One psum per cycle; in fast mode as long as each has its input and room.
-                int64_t n = 0;
-                while (acc_f_ < cfg_.p && (!cfg_.psum_in || psum_in_.can_pop(t + n)) &&
-                       psum_dest_->room(t + n) >= 1) {
-                    int64_t v = psum_spad_[acc_f_++];
-                    if (cfg_.psum_in) v += psum_in_.pop(t + n);
-                    psum_dest_->push(t + n, v);
-                    ++n;
-                    if (!fast_) break;
-                }
-                if (n == 0) return blocked(act);
-                stats_.psum_spad_reads += n;
-                if (cfg_.psum_to_link) stats_.psum_link_words += n;
-                if (acc_f_ == cfg_.p) next_column();
-                return busy(t, n, act);
-            }
+        bool progress = filter_unit(limit);
+        progress |= compute_unit(limit);
+        progress |= load_unit(limit);
+        progress |= add_unit(limit);
+        progress |= acc_unit(limit);
+        if (!progress || !running_) {
+            any = any || progress;
+            break;
         }
+        any = true;
     }
+    if (fast_) return any ? PeActivity::kBusy : (running_ ? PeActivity::kStall : PeActivity::kIdle);
+    // Cycle mode: what the MAC did in cycle t (VCD), else whether any unit acted.
+    while (!sched_.empty() && sched_.front().end < t) sched_.pop_front();
+    PeActivity act = acted_now_ ? PeActivity::kBusy : PeActivity::kStall;
+    if (!sched_.empty() && sched_.front().start <= t) {
+        skipped_now_ = skipped_now_ || (sched_.front().skipped_before && sched_.front().start == t);
+        if (act != PeActivity::kBusy)
+            act = sched_.front().gated ? PeActivity::kGated : PeActivity::kBusy;
+    }
+    if (act == PeActivity::kStall && !running_) act = PeActivity::kIdle;
+    return act;
 }
 
 }  // namespace actsparse::hw

@@ -1,24 +1,38 @@
 #pragma once
 /// @file One processing element of the row-stationary array, as a plain C++ class: ifmap,
-/// filter and psum scratchpads, a zero detector on the ifmap input, a pipelined 16-bit MAC
-/// with an exact wide accumulator, input FIFOs (ifmap, filter, psum) and a control FIFO of
-/// per-pass configurations. tick(t) advances it by one clock cycle. In fast mode a tick also
-/// runs the compute phase of a primitive in one go and carries on with later cycles' work
-/// while its FIFOs show it is possible, then reports when it is next due (busy_until());
-/// both fidelities share all of this code.
+/// filter and psum scratchpads, a zero detector on the ifmap input, a pipelined MAC with an
+/// exact wide accumulator, I/O FIFOs (ifmap, filter, psum in, psum out) and a control FIFO of
+/// per-pass configurations.
 ///
-/// Per output column of a pass the PE runs, in order (docs/performance.md, timing model):
-///   load:       the window's new ifmap words from the ifmap FIFO, 1 word/cycle (padding
-///               positions are flagged zero locally, no cycle);
-///   compute:    for each (channel c < q, filter column s < S) entry: one ifmap spad read, then
-///               p MAC slots (filter spad read, multiply, psum spad read-modify-write), one per
-///               cycle; a zero entry gates the p slots (cycle spent) or skips them (no cycle);
-///   drain:      mac_pipeline_stages - 1 cycles after the last issued slot;
-///   accumulate: for each of the p psums, add the psum arriving from below (PE link or GLB)
-///               and send it up (or out), 1 psum/cycle.
-/// A pass starts with the filter load: p*q*S words from the filter FIFO, 1 word/cycle.
+/// Timing (docs/simulator.md, "PE timing", derived from Chen et al., JSSC 2017, Sec. IV-B:
+/// FIFOs at every PE I/O "balance the workload between the NoC and the computation", a
+/// datapath "pipelined into three stages", spads "separated for three data types to provide
+/// enough access bandwidth", ifmap and psum spads built of registers, PEs not in lock step).
+/// A PE has five units that work concurrently, each acting at most once per cycle:
+///   filter:  the pass's p*q*S filter words from the filter FIFO into the filter spad,
+///            1 word/cycle (the spad is an SRAM with one write port);
+///   load:    the ifmap words of window k (ofmap column k), 1 word/cycle, each into the spad
+///            entry it replaces, once the compute unit has finished reading that entry in
+///            column k - 1 (the sliding window shares the 12 registers with the computation);
+///            padding positions are flagged zero when column k starts, without a cycle;
+///   compute: column k starts once its whole window is loaded (and the filters, and column
+///            k - 1 is issued); per (channel, filter column) entry, p MAC slots, one a cycle.
+///            A zero entry's slots are gated (cycles spent) or skipped (no cycle). The first
+///            issued slot of psum f waits until psum f of column k - 1 has left the spad;
+///   psum-add: (chains fed from below or from the GLB) the incoming psum of (column k, f) is
+///            added into psum f, once psum f of column k - 1 has left the spad;
+///   accumulate: psum f of column k leaves for the PE above (or the output FIFO), and its
+///            spad entry is cleared, once its last MAC has left the pipeline
+///            (mac_pipeline_stages cycles after issue) and its incoming psum is added.
+/// Every dependency between units is registered: an action of cycle c enables actions from
+/// c + 1. Each action happens in the earliest cycle all of its conditions hold, so a unit's
+/// action time is a max over recorded times. tick(t) performs the actions of cycle t (cycle
+/// fidelity) or, in fast mode, every action whose conditions are already recorded, at the
+/// cycles they are due (temporal decoupling; FIFOs carry timestamps). Both fidelities run
+/// this same rule code, so their times agree exactly; tests/hw proves it.
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -47,12 +61,13 @@ inline int64_t real_columns(const WindowStep& w, int64_t width) {
     return hi > lo ? hi - lo : 0;
 }
 
+
 /// What a PE did in one cycle.
 enum class PeActivity : uint8_t {
     kIdle,   ///< no pass work (not configured or done)
-    kBusy,   ///< a load, a performed MAC slot, a drain cycle or an accumulate
-    kGated,  ///< a MAC slot gated off by a zero ifmap
-    kStall,  ///< waiting for an input FIFO word or output FIFO room
+    kBusy,   ///< a unit acted (load, MAC slot, psum add or accumulate)
+    kGated,  ///< the MAC slot of this cycle was gated off by a zero ifmap, nothing else acted
+    kStall,  ///< pass work left, but no unit could act
 };
 
 /// A PE's work in one pass (what the controller writes into its control FIFO).
@@ -66,13 +81,13 @@ struct PeConfig {
     int64_t window_first = 0;  ///< see WindowStep
     int64_t in_width = 1;      ///< W
     bool row_valid = true;     ///< the PE's ifmap row lies inside the image (else all padding)
-    bool psum_in = false;      ///< accumulate adds a psum from the psum-in FIFO
+    bool psum_in = false;      ///< a psum arrives for every (column, filter) in the psum-in FIFO
     bool psum_to_link = true;  ///< output goes to the PE above (a link word), else to the GLB
 };
 
 class Pe {
   public:
-    /// `fast`: run the compute phase of a primitive in one tick (temporal decoupling).
+    /// `fast`: perform every action whose conditions are recorded, at its own cycle.
     Pe(const core::PeParams& params, core::ZeroMode mode, bool fast);
 
     /// Queues a pass on the control FIFO and points the psum output at `psum_dest` (the
@@ -80,27 +95,24 @@ class Pe {
     /// tick once idle.
     void configure(const PeConfig& cfg, RegFifo<int64_t>* psum_dest);
 
-    /// Cycle mode: the work of cycle t (cycles since the pass started). Fast mode: the work of
-    /// cycle t and of as many following cycles as can be done with what the FIFOs hold
-    /// already (temporal decoupling); busy_until() is then the first cycle not done yet.
+    /// Cycle mode: the actions of cycle t (t must not decrease; the PE must be ticked in every
+    /// cycle of a pass until done()). Fast mode: every action whose conditions are recorded,
+    /// each at its own cycle (>= t); afterwards the PE only needs another tick when a FIFO
+    /// it uses changes (the engine's FIFO hooks).
     PeActivity tick(int64_t t);
 
-    /// Fast mode: first cycle at which tick() must be called again. 0 in cycle mode.
-    int64_t busy_until() const { return busy_until_; }
+    /// Kept for the engine: 0 (no decoupled run needs a timed wake).
+    int64_t busy_until() const { return 0; }
     /// True when the PE has finished every queued pass.
-    bool done() const { return state_ == State::kDone && control_.empty(); }
-    /// Last cycle in which the PE did work (-1: none this pass).
+    bool done() const { return !running_ && control_.empty(); }
+    /// Latest cycle of any action of this pass (-1: none).
     int64_t last_active() const { return last_active_; }
-    /// True if the last tick skipped at least one zero entry (for the VCD).
+    /// True if the compute unit passed skipped zero entries in the last ticked cycle (VCD).
     bool skipped_in_last_tick() const { return skipped_now_; }
-    /// After a stalled tick in cycle t: the earliest later cycle in which the PE may proceed,
-    /// judging by FIFO events already recorded (a word or a free slot due later), or -1 if
-    /// it waits for something not recorded yet.
-    int64_t next_chance(int64_t t) const;
-    /// Fast mode: cycles in which the PE stayed blocked while the model jumped over them.
-    void add_stall_cycles(int64_t n) { stats_.pe_stall_cycles += n; }
-    /// Name of the current state, for deadlock reports.
-    const char* state_name() const;
+    /// Fast mode: -1 (a blocked unit waits for a FIFO event, which wakes the PE).
+    int64_t next_chance(int64_t) const { return -1; }
+    /// Name of the units' state, for deadlock reports.
+    std::string state_name() const;
     /// FIFO occupancy (visible words in cycle t) and position, for deadlock reports.
     std::string fifo_summary(int64_t t) const;
 
@@ -120,54 +132,48 @@ class Pe {
     }
 
   private:
-    enum class State : uint8_t {
-        kIdle,
-        kFilterLoad,
-        kColumnStart,
-        kIfmapLoad,
-        kCompute,
-        kDrain,
-        kAccumulate,
-        kDone
-    };
-    struct InFlight {
-        int64_t retire_cycle = 0;
-        int64_t psum_index = 0;
-        int64_t product = 0;
-        bool bubble = false;  ///< a gated slot: occupies the pipeline, changes nothing
+    static constexpr int64_t kNone = std::numeric_limits<int64_t>::min() / 4;
+
+    /// One issued (channel, filter column) entry of a computed column: cycles
+    /// [start, start + p) in steady state (the first issued entry may wait per slot).
+    struct Issued {
+        int64_t start = 0, end = 0;  ///< first and last slot cycle
+        bool gated = false;
+        bool skipped_before = false;  ///< zero entries were skipped right before it
     };
 
     void start_pass();
-    void begin_column();
-    void pad_column();  ///< flags padding column load_col_ zero (no NoC word, no cycle)
-    void start_compute();
-    void next_entry();  ///< advances the compute cursor to the next (channel, column) entry
-    void next_column();
-    int64_t slot(int64_t column) const;  ///< ifmap spad column slot of an ifmap column
+    /// `limit`: act only at cycles <= limit (cycle mode: t; fast mode: no limit).
+    bool filter_unit(int64_t limit);
+    bool load_unit(int64_t limit);
+    bool compute_unit(int64_t limit);
+    bool add_unit(int64_t limit);
+    bool acc_unit(int64_t limit);
+    /// Cycle time of an action: fast mode any time, cycle mode exactly `limit` (or not yet).
+    bool due(int64_t when, int64_t limit) const;
+    void acted(int64_t when) {
+        last_active_ = std::max(last_active_, when);
+        if (when == tick_t_) acted_now_ = true;
+    }
+
+    int64_t slot(int64_t column) const {
+        const int64_t m = column % cfg_.s;
+        return m < 0 ? m + cfg_.s : m;
+    }
     bool column_real(int64_t column) const {
         return cfg_.row_valid && column >= 0 && column < cfg_.in_width;
     }
-    /// Cycle mode: skips zero entries (skip mode, free) and issues one MAC slot. Returns
-    /// false when the primitive has no slot left (the caller moves on to the drain).
-    bool issue_one(int64_t t, PeActivity& act);
-    /// Fast mode: all MAC slots of the primitive; returns the issued slots (= cycles).
-    int64_t compute_all();
-    void retire(int64_t t);
-    /// The work of cycle t (zero-time transitions first). Returns the cycles it took: 1 for
-    /// a load, MAC slot, drain or accumulate, the whole compute phase in fast mode, 0 when
-    /// blocked on a FIFO (act = kStall, nothing counted) or idle.
-    int64_t step(int64_t t, PeActivity& act);
-    int64_t busy(int64_t t, PeActivity& act) { return busy(t, 1, act); }
-    /// n busy cycles starting at t.
-    int64_t busy(int64_t t, int64_t n, PeActivity& act) {
-        stats_.pe_busy_cycles += n;
-        last_active_ = t + n - 1;
-        act = PeActivity::kBusy;
-        return n;
+    /// The new ifmap columns of window k (ofmap column k % out_cols of image k / out_cols).
+    WindowStep window_of(int64_t k) const {
+        return window_step(k % cfg_.out_cols, cfg_.window_first, cfg_.stride, cfg_.s);
     }
-    static int64_t blocked(PeActivity& act) {
-        act = PeActivity::kStall;
-        return 0;
+    /// Real ifmap words of window k (0: the window is all padding).
+    int64_t real_words(int64_t k) const;
+    /// Starts the load cursor on window k (skips windows without a real word).
+    void begin_load_window(int64_t k);
+    /// Whether psum f of column k has been accumulated (left the spad), and when.
+    bool acc_known(int64_t k, int64_t f) const {
+        return k < 0 || ac_k_ > k || (ac_k_ == k && ac_f_ > f);
     }
 
     core::PeParams params_;
@@ -178,6 +184,8 @@ class Pe {
     std::deque<RegFifo<int64_t>*> control_dest_;
     PeConfig cfg_;
     RegFifo<int64_t>* psum_dest_ = nullptr;
+    bool running_ = false;
+    int64_t columns_ = 0;  ///< images * out_cols
 
     RegFifo<int16_t> ifmap_in_, filter_in_;
     RegFifo<int64_t> psum_in_, psum_out_;
@@ -187,24 +195,39 @@ class Pe {
     std::vector<int16_t> filter_spad_;  ///< [q][s][p]
     std::vector<int64_t> psum_spad_;    ///< [p] exact accumulators
 
-    std::vector<InFlight> pipe_;  ///< MAC pipeline, ring of mac_pipeline_stages entries
-    int64_t pipe_head_ = 0;
-    int64_t pipe_size_ = 0;
+    // filter unit
+    int64_t f_total_ = 0, f_loaded_ = 0, f_next_ = 0;
+    int64_t f_done_ = kNone;  ///< cycle of the last filter word (-1: none needed)
+    // load unit: window ld_k_, word ld_i_ of its ld_n_ real words (column-major, channel inner)
+    int64_t ld_k_ = 0, ld_i_ = 0, ld_n_ = 0, ld_next_ = 0;
+    int64_t ld_first_ = 0, ld_count_ = 0;  ///< the window's new columns
+    int64_t ld_col_ = 0, ld_c_ = 0;        ///< next real word: ifmap column, channel
+    std::vector<int64_t> loaded_at_;       ///< per window parity: cycle its last word arrived
+    std::vector<int64_t> loaded_tag_;      ///< which window loaded_at_ belongs to
+    std::vector<int64_t> fin_;             ///< per entry: last cycle the compute read it
+    std::vector<int64_t> fin_col_;         ///< per entry: the column fin_ belongs to
+    // compute unit: next column cp_k_ (started: phase A done, see compute_unit); the last
+    // computed column issued its last slot in cycle cp_end_
+    int64_t cp_k_ = 0, cp_end_ = -1, last_issue_ = -1;
+    bool cp_started_ = false;
+    int64_t cp_start_ = 0, cp_first_ = -1, cp_last_ = -1;  ///< start cycle, issued entries
+    /// When the psums of a computed column may leave the spad (last slot + pipeline).
+    struct Ready {
+        int64_t column = 0;
+        int64_t uniform = 0;          ///< every f (a column without an issued slot)
+        std::vector<int64_t> per_f;   ///< per f, when non-empty
+    };
+    std::deque<Ready> ready_;  ///< computed columns not yet accumulated
+    std::deque<Issued> sched_;    ///< cycle mode: issued entries not yet past (VCD)
+    // psum-add unit and accumulate unit
+    int64_t ad_k_ = 0, ad_f_ = 0, ad_next_ = 0;
+    std::vector<int64_t> add_at_;  ///< per f: cycle of the add for column ad_k_ (or earlier)
+    int64_t ac_k_ = 0, ac_f_ = 0, ac_next_ = 0;
+    std::vector<int64_t> acc_at_;  ///< per f: cycle psum f of the latest column left
 
-    State state_ = State::kIdle;
-    int64_t filter_words_ = 0, loaded_ = 0;
-    int64_t img_ = 0, col_ = 0;
-    int64_t window_start_ = 0;                          ///< ifmap column under s = 0
-    int64_t load_col_ = 0, load_end_ = 0, load_c_ = 0;  ///< ifmap load cursor
-    int64_t load_slot_ = 0;                             ///< spad column slot of load_col_
-    int64_t cc_ = 0, cs_ = 0, cf_ = 0;       ///< compute cursor (channel, column, filter)
-    int64_t first_slot_ = 0, cur_slot_ = 0;  ///< spad column slots of s = 0 and of cs_
-    int16_t cur_value_ = 0;
-    bool cur_gated_ = false;
-    int64_t acc_f_ = 0;
-
-    int64_t busy_until_ = 0;
     int64_t last_active_ = -1;
+    int64_t tick_t_ = -1;     ///< cycle mode: the cycle being ticked
+    bool acted_now_ = false;  ///< cycle mode: a unit acted in cycle tick_t_
     bool skipped_now_ = false;
     ArrayStats stats_;
 };
