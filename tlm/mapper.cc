@@ -195,34 +195,71 @@ ArrayCost cached_array_cost(const core::LayerShape& sub, const hw::Mapping& m,
     return it->second;
 }
 
+// Sum over the strips of one axis of the real input extent each reads.
+int64_t real_extent_sum(const core::LayerShape& s, const GlbTiling& t, bool rows) {
+    int64_t sum = 0;
+    Chunk k = first_chunk(s, t);
+    if (rows) {
+        for (k.p0 = 0; k.p0 < s.P; k.p0 += t.rows) {
+            k.p1 = std::min(s.P, k.p0 + t.rows);
+            const auto [h0, h1] = real_rows(s, k);
+            sum += h1 - h0;
+        }
+    } else {
+        const int64_t cols = strip_cols(s, t);
+        for (k.q0 = 0; k.q0 < s.Q; k.q0 += cols) {
+            k.q1 = std::min(s.Q, k.q0 + cols);
+            const auto [w0, w1] = real_cols(s, k);
+            sum += w1 - w0;
+        }
+    }
+    return sum;
+}
+
 Estimate estimate_cached(const core::LayerShape& s, const LayerMapping& m,
                          const core::ArchConfig& a, double density, ArrayCostCache* cache) {
     const GlbTiling& t = m.glb;
-    const core::LayerShape sub = chunk_shape(s, t);
-    const double chunks =
-        static_cast<double>(ceil_div(s.N, t.n) * ceil_div(s.G, t.g) * ceil_div(s.P, t.rows) *
-                            ceil_div(s.m_per_group(), t.m) * ceil_div(s.c_per_group(), t.c));
-    const ArrayCost ac = cached_array_cost(sub, m.array, a, density, cache);
-    const Footprint f = footprint(s, t, a);
+    const int64_t nb = ceil_div(s.N, t.n), gb = ceil_div(s.G, t.g);
+    const int64_t rb = ceil_div(s.P, t.rows), qb = ceil_div(s.Q, strip_cols(s, t));
     const int64_t mb = ceil_div(s.m_per_group(), t.m), cb = ceil_div(s.c_per_group(), t.c);
-    // Ifmap chunks are reloaded per filter block unless one chunk holds every channel.
-    const double ifmap_loads = chunks / (cb == 1 ? mb : 1);
+    // The array: one representative chunk (an interior strip where there is one, since the
+    // first strip reads fewer real rows/columns), scaled to the layer by dense MACs.
+    Chunk rep = first_chunk(s, t);
+    if (2 * t.rows <= s.P) rep.p0 = t.rows, rep.p1 = 2 * t.rows;
+    if (2 * strip_cols(s, t) <= s.Q) rep.q0 = strip_cols(s, t), rep.q1 = 2 * strip_cols(s, t);
+    const core::LayerShape sub = chunk_layer_shape(s, rep);
+    const ArrayCost ac = cached_array_cost(sub, m.array, a, density, cache);
+    const double scale = static_cast<double>(s.macs()) / static_cast<double>(sub.macs());
+    const Footprint f = footprint(s, t, a);
+    // DRAM, in the controller's loop order (tlm/simulate.cc). Ifmap: every chunk's real
+    // rows x columns, reloaded per filter block unless one chunk holds every channel.
+    const double ifmap_words =
+        static_cast<double>(s.N * s.C) * static_cast<double>(real_extent_sum(s, t, true)) *
+        static_cast<double>(real_extent_sum(s, t, false)) * static_cast<double>(cb == 1 ? 1 : mb);
+    // Filters: a chunk whose filter block (groups, filters, channels) is the previous
+    // chunk's finds it in the GLB. With one (m, c) block per group that holds across strips
+    // (and across images too when one chunk holds every group); else every chunk loads.
+    const double weights = static_cast<double>(s.weight_elems());
+    const double filter_words = mb * cb > 1 ? weights * static_cast<double>(nb * rb * qb)
+                                : gb > 1    ? weights * static_cast<double>(nb)
+                                            : weights;
     const double ratio = a.dram.rlc ? rlc_ratio(density) : 1.0;
-    const double ifmap_words = ifmap_loads * f.ifmap_words;
-    const double filter_words = chunks * f.filter_words;
     const double ofmap_words =
         static_cast<double>(s.ofmap_elems()) * (a.dram.rlc ? rlc_ratio(0.5) : 1.0);
-    const double carry = static_cast<double>(s.ofmap_elems()) * (cb - 1);
+    const double carry = static_cast<double>(s.ofmap_elems()) * static_cast<double>(cb - 1);
     Estimate e;
+    e.dram_ifmap_words = ifmap_words;
+    e.dram_filter_words = filter_words;
+    e.dram_ofmap_words = ofmap_words;
     e.dram_words = ifmap_words * ratio + filter_words + ofmap_words;
     const auto& en = a.energy;
-    e.energy_pj = chunks * ac.energy + ifmap_words * ratio * en.dram_read_pj +
+    e.energy_pj = scale * ac.energy + ifmap_words * ratio * en.dram_read_pj +
                   filter_words * en.dram_read_pj + ofmap_words * en.dram_write_pj +
                   (ifmap_words + filter_words) * en.glb_write_pj +
                   carry * (en.glb_read_pj + en.noc_word_pj);
     const double dram_cycles =
         e.dram_words * a.word_bits / a.dram.bus_bits * (a.clock_mhz / a.dram.clock_mhz);
-    const double compute = chunks * ac.cycles;
+    const double compute = scale * ac.cycles;
     // Overlap only when two chunks fit the GLB.
     e.cycles = f.double_buffered ? std::max(compute, dram_cycles) : compute + dram_cycles;
     return e;
@@ -235,17 +272,40 @@ Estimate estimate(const core::LayerShape& s, const LayerMapping& m, const core::
     return estimate_cached(s, m, a, density, nullptr);
 }
 
+namespace {
+
+// Column-strip widths the tiling search tries: every column, or 2, 3, 4, 6, 8 strips.
+std::vector<int64_t> column_strips(int64_t Q) {
+    std::set<int64_t, std::greater<>> v;
+    for (int64_t k : {1, 2, 3, 4, 6, 8}) v.insert(ceil_div(Q, k));
+    return {v.begin(), v.end()};
+}
+
+}  // namespace
+
 MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, Objective obj,
-                          double density) {
+                          double density, const std::string& layer) {
+    const std::string name =
+        "layer " + (layer.empty() ? s.to_spec() : "'" + layer + "' (" + s.to_spec() + ")");
     MapperResult best;
     int64_t considered = 0;
     std::vector<hw::Mapping> arrays = array_candidates(s, a, considered);
-    // Two stages: a rough cost ranks every candidate, hw's estimate re-ranks the best few
-    // dozen, and the GLB tiling search runs for the best eight of those.
+    if (arrays.empty()) {
+        hw::Mapping least;  // the smallest row-stationary mapping the search builds
+        least.filter_rows = std::min(s.R, a.array.rows);
+        least.filter_cols = std::min(s.S, a.pe.ifmap_spad_words);
+        const auto why = hw::check_mapping(s, least, a);
+        throw core::InputError("--arch", name + " has no mapping: the PE array and scratchpads " +
+                                             "admit no row-stationary mapping (" +
+                                             why.value_or("no candidate") + ")");
+    }
+    // Candidates in order: a rough cost ranks every one, hw's estimate re-ranks the best few
+    // dozen, the rest follow in rough order. The GLB tiling search runs down this order
+    // until eight array mappings have a tiling that fits the GLB.
     constexpr size_t kRoughShortlist = 48, kArrayShortlist = 8;
-    auto rank = [&](auto cost_of, size_t keep) {
+    auto order = [&](auto cost_of, std::vector<size_t> idx) {
         std::vector<std::pair<double, size_t>> ranked;
-        for (size_t i = 0; i < arrays.size(); ++i) {
+        for (size_t i : idx) {
             const auto c = cost_of(arrays[i]);
             ranked.emplace_back(obj == Objective::kCycles ? c.cycles
                                 : obj == Objective::kEdp  ? c.cycles * c.energy
@@ -254,44 +314,83 @@ MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, 
         }
         std::stable_sort(ranked.begin(), ranked.end(),
                          [](const auto& x, const auto& y) { return x.first < y.first; });
-        std::vector<hw::Mapping> kept;
-        for (size_t i = 0; i < std::min(keep, ranked.size()); ++i)
-            kept.push_back(arrays[ranked[i].second]);
-        arrays.swap(kept);
+        for (size_t i = 0; i < ranked.size(); ++i) idx[i] = ranked[i].second;
+        return idx;
     };
-    rank([&](const hw::Mapping& m) { return rough_array_cost(s, m, a, density); }, kRoughShortlist);
-    rank([&](const hw::Mapping& m) { return array_cost(s, m, a, density); }, kArrayShortlist);
+    std::vector<size_t> all(arrays.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    all = order([&](const hw::Mapping& m) { return rough_array_cost(s, m, a, density); }, all);
+    const size_t head = std::min(kRoughShortlist, all.size());
+    const std::vector<size_t> top =
+        order([&](const hw::Mapping& m) { return array_cost(s, m, a, density); },
+              std::vector<size_t>(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(head)));
+    std::copy(top.begin(), top.end(), all.begin());
+
     bool found = false;
     double best_score = 0;
+    size_t fitted = 0;
     ArrayCostCache cache;
-    for (const hw::Mapping& am : arrays) {
+    // Why nothing fits: the smallest chunk (ifmap+psum words, filter words) any candidate
+    // needs, against the two GLB parts.
+    int64_t least_ifmap_psum = -1, least_filter = -1;
+    const std::vector<int64_t> col_options = column_strips(s.Q);
+    for (size_t i : all) {
+        if (fitted == kArrayShortlist) break;
+        const hw::Mapping& am = arrays[i];
         const int64_t pt = std::min(am.p * am.t, s.m_per_group());
         const int64_t qr = std::min(am.q * am.r, s.c_per_group());
+        const int64_t e = std::min(am.e, s.P);
+        // The footprint grows with every tiling dimension, so the smallest tiling tells
+        // whether any can fit.
+        const GlbTiling least{1, 1, pt, qr, e, col_options.back()};
+        const Footprint lf = footprint(s, least, a);
+        const int64_t lip = lf.ifmap_words + lf.psum_words;
+        if (least_ifmap_psum < 0 || lip < least_ifmap_psum) least_ifmap_psum = lip;
+        if (least_filter < 0 || lf.filter_words < least_filter) least_filter = lf.filter_words;
+        if (check_tiling(s, least, a)) continue;
+        bool fits = false;
         for (int64_t n : std::set<int64_t>{1, s.N})
             for (int64_t g : ladder(s.G))
                 for (int64_t m : ladder(s.m_per_group(), pt))
                     for (int64_t c : ladder(s.c_per_group(), qr))
-                        for (int64_t rows : ladder(s.P, std::min(am.e, s.P))) {
-                            ++considered;
-                            LayerMapping lm{{n, g, m, c, rows}, am};
-                            if (check_tiling(s, lm.glb, a)) continue;
-                            const core::LayerShape sub = chunk_shape(s, lm.glb);
-                            if (hw::check_mapping(sub, am, a)) continue;
-                            ++best.valid;
-                            const Estimate e = estimate_cached(s, lm, a, density, &cache);
-                            const double sc = score(e, obj);
-                            if (!found || sc < best_score) {
-                                found = true;
-                                best_score = sc;
-                                best.best = lm;
-                                best.estimate = e;
+                        for (int64_t cols : col_options)
+                            for (int64_t rows : ladder(s.P, e)) {
+                                ++considered;
+                                LayerMapping lm{{n, g, m, c, rows, cols}, am};
+                                if (check_tiling(s, lm.glb, a)) break;  // larger rows: too
+                                const core::LayerShape sub = chunk_shape(s, lm.glb);
+                                if (hw::check_mapping(sub, am, a)) continue;
+                                ++best.valid;
+                                fits = true;
+                                const Estimate est = estimate_cached(s, lm, a, density, &cache);
+                                const double sc = score(est, obj);
+                                if (!found || sc < best_score) {
+                                    found = true;
+                                    best_score = sc;
+                                    best.best = lm;
+                                    best.estimate = est;
+                                }
                             }
-                        }
+        fitted += fits;
     }
     best.considered = considered;
-    if (!found)
-        throw core::InputError("--arch", "no mapping of layer " + s.to_spec() +
-                                             " fits the scratchpads and the global buffer");
+    if (!found) {
+        const int64_t cap = glb_ifmap_psum_words(a), fcap = glb_filter_words(a);
+        std::string why;
+        if (least_ifmap_psum > cap)
+            why = "the GLB's ifmap/psum part holds " + std::to_string(cap) +
+                  " words, the smallest chunk of any array mapping needs " +
+                  std::to_string(least_ifmap_psum);
+        else if (least_filter > fcap)
+            why = "the GLB's filter part holds " + std::to_string(fcap) +
+                  " words, the smallest chunk of any array mapping needs " +
+                  std::to_string(least_filter);
+        else
+            why = "no GLB tiling fits both the ifmap/psum part (" + std::to_string(cap) +
+                  " words) and the filter part (" + std::to_string(fcap) +
+                  " words) with a valid array mapping";
+        throw core::InputError("--arch", name + " has no mapping: " + why);
+    }
     return best;
 }
 

@@ -38,7 +38,10 @@ hw::Mapping chunk_array_mapping(const core::LayerShape& sub, const hw::Mapping& 
 struct Estimate {
     double energy_pj = 0;
     double cycles = 0;
-    double dram_words = 0;
+    double dram_words = 0;         ///< the three below, the ifmap at the RLC ratio
+    double dram_ifmap_words = 0;   ///< uncompressed ifmap words read (halos and reloads)
+    double dram_filter_words = 0;  ///< filter words read (a resident block is not reloaded)
+    double dram_ofmap_words = 0;   ///< ofmap words written (at the RLC ratio of density 0.5)
 };
 Estimate estimate(const core::LayerShape& s, const LayerMapping& m, const core::ArchConfig& a,
                   double density);
@@ -49,8 +52,11 @@ struct MapperResult {
     int64_t considered = 0;  ///< candidates enumerated
     int64_t valid = 0;       ///< candidates that fit every capacity
 };
-/// Throws core::InputError("arch", reason) when no mapping fits (buffers too small).
+/// Searches array mappings from the best (analytical array cost) down until eight of them
+/// admit a GLB tiling, and returns the best (mapping, tiling) pair of those. Throws
+/// core::InputError("--arch", one line naming `layer` and the resource that limits it: the
+/// PE array/scratchpads, the GLB's ifmap/psum part or its filter part) when none fits.
 MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, Objective obj,
-                          double density);
+                          double density, const std::string& layer = {});
 
 }  // namespace actsparse::tlm

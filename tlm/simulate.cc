@@ -61,44 +61,69 @@ core::RlcParams rlc_params(const core::ArchConfig& a) {
     return p;
 }
 
-// A feature map in DRAM as row streams (one per image, channel, row), each 8-byte aligned
-// and laid out consecutively, so any row range of one channel is one contiguous span.
-struct RowStreams {
-    std::vector<uint64_t> offset;  // per row, relative to the region base
+// A feature map [planes, rows, width] (planes = images x channels) in DRAM as streams: one
+// per plane, column segment and row, each 8-byte aligned, laid out plane by plane, segment
+// by segment, row by row, so any row range of one plane's segment is one contiguous span.
+// Without column strips there is one segment, the whole row. With column strips the
+// ifmap's segments are the strips' real input windows (a halo column sits in both
+// neighbouring streams: a stream is RLC-coded as a whole, so a strip cannot read part of
+// its neighbour's) and the ofmap's are the strips' output columns.
+struct Streams {
+    int64_t rows = 0;
+    std::vector<std::pair<int64_t, int64_t>> seg;  // column range [a, b) per segment
+    std::vector<uint64_t> offset;                  // per stream, relative to the region base
     std::vector<uint64_t> bytes;
     std::vector<uint8_t> data;
     uint64_t total = 0;
+    size_t index(int64_t plane, int64_t segment, int64_t row) const {
+        return static_cast<size_t>((plane * static_cast<int64_t>(seg.size()) + segment) * rows +
+                                   row);
+    }
 };
 
-RowStreams encode_rows(const int16_t* values, int64_t rows, int64_t width, bool compressed,
+Streams encode_streams(const int16_t* values, int64_t planes, int64_t rows, int64_t width,
+                       std::vector<std::pair<int64_t, int64_t>> segments, bool compressed,
                        const core::RlcParams& p) {
-    RowStreams rs;
-    rs.offset.resize(rows);
-    rs.bytes.resize(rows);
-    std::vector<std::vector<uint64_t>> words(compressed ? rows : 0);
-    for (int64_t r = 0; r < rows; ++r) {
-        rs.offset[r] = rs.total;
-        if (compressed) {
-            words[r] = core::rlc_encode(values + r * width, width, p);
-            rs.bytes[r] = words[r].size() * 8;
-        } else {
-            rs.bytes[r] = static_cast<uint64_t>(width) * 2;
-        }
-        rs.total += align_up(rs.bytes[r]);
-    }
-    rs.data.assign(rs.total, 0);
-    for (int64_t r = 0; r < rows; ++r) {
-        if (compressed)
-            std::memcpy(rs.data.data() + rs.offset[r], words[r].data(), rs.bytes[r]);
-        else
-            std::memcpy(rs.data.data() + rs.offset[r], values + r * width, rs.bytes[r]);
-    }
-    return rs;
+    Streams st;
+    st.rows = rows;
+    st.seg = std::move(segments);
+    const size_t n = static_cast<size_t>(planes * rows) * st.seg.size();
+    st.offset.resize(n);
+    st.bytes.resize(n);
+    std::vector<std::vector<uint64_t>> words(compressed ? n : 0);
+    for (int64_t pl = 0; pl < planes; ++pl)
+        for (int64_t j = 0; j < static_cast<int64_t>(st.seg.size()); ++j)
+            for (int64_t r = 0; r < rows; ++r) {
+                const size_t i = st.index(pl, j, r);
+                const auto [a, b] = st.seg[static_cast<size_t>(j)];
+                st.offset[i] = st.total;
+                if (compressed) {
+                    words[i] = core::rlc_encode(values + (pl * rows + r) * width + a, b - a, p);
+                    st.bytes[i] = words[i].size() * 8;
+                } else {
+                    st.bytes[i] = static_cast<uint64_t>(b - a) * 2;
+                }
+                st.total += align_up(st.bytes[i]);
+            }
+    st.data.assign(st.total, 0);
+    for (int64_t pl = 0; pl < planes; ++pl)
+        for (int64_t j = 0; j < static_cast<int64_t>(st.seg.size()); ++j)
+            for (int64_t r = 0; r < rows; ++r) {
+                const size_t i = st.index(pl, j, r);
+                if (compressed)
+                    std::memcpy(st.data.data() + st.offset[i], words[i].data(), st.bytes[i]);
+                else
+                    std::memcpy(
+                        st.data.data() + st.offset[i],
+                        values + (pl * rows + r) * width + st.seg[static_cast<size_t>(j)].first,
+                        st.bytes[i]);
+            }
+    return st;
 }
 
-// Decodes one row stream read by the DMA; false if it does not reproduce `expect`.
-bool row_matches(const uint8_t* stream, uint64_t bytes, const int16_t* expect, int64_t width,
-                 bool compressed, const core::RlcParams& p) {
+// Decodes one stream read by the DMA; false if it does not reproduce `expect`.
+bool stream_matches(const uint8_t* stream, uint64_t bytes, const int16_t* expect, int64_t width,
+                    bool compressed, const core::RlcParams& p) {
     std::vector<int16_t> row(width);
     if (compressed) {
         std::vector<uint64_t> words(bytes / 8);
@@ -182,8 +207,9 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
         r.mapping = *opts.mapping;
         r.mappings_considered = 0;
     } else {
-        const MapperResult m = find_mapping(
-            s, arch, opts.objective, opts.mapping_density >= 0 ? opts.mapping_density : r.density);
+        const MapperResult m =
+            find_mapping(s, arch, opts.objective,
+                         opts.mapping_density >= 0 ? opts.mapping_density : r.density, trace.layer);
         r.mapping = m.best;
         r.mappings_considered = m.considered;
     }
@@ -207,17 +233,28 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
         run_opts.vcd_path.clear();  // the VCD shows the first chunk
     }
 
-    // The DRAM image: filters raw, ifmap and ofmap as row streams (RLC when enabled).
+    // The DRAM image: filters raw, ifmap and ofmap as streams (RLC when enabled), segmented
+    // by the column strips.
     const core::RlcParams rlc = rlc_params(arch);
     const bool ifmap_rlc = arch.dram.rlc && opts.ifmap_compressed;
-    const RowStreams in = encode_rows(trace.ifmap.data(), s.N * s.C * s.H, s.W, ifmap_rlc, rlc);
+    const int64_t strip_q = strip_cols(s, r.mapping.glb);
+    std::vector<std::pair<int64_t, int64_t>> in_segs, out_segs;
+    for (int64_t q0 = 0; q0 < s.Q; q0 += strip_q) {
+        Chunk k = chunks.front();
+        k.q0 = q0;
+        k.q1 = std::min(s.Q, q0 + strip_q);
+        in_segs.push_back(real_cols(s, k));
+        out_segs.emplace_back(k.q0, k.q1);
+    }
+    const Streams in =
+        encode_streams(trace.ifmap.data(), s.N * s.C, s.H, s.W, in_segs, ifmap_rlc, rlc);
     const std::vector<int16_t> out16 = write_back(trace, r.ofmap, opts);
     const int64_t ofmap_nonzero =
         std::count_if(out16.begin(), out16.end(), [](int16_t v) { return v != 0; });
     r.ofmap_density = out16.empty()
                           ? 0.0
                           : static_cast<double>(ofmap_nonzero) / static_cast<double>(out16.size());
-    RowStreams out = encode_rows(out16.data(), s.N * s.M * s.P, s.Q, arch.dram.rlc, rlc);
+    Streams out = encode_streams(out16.data(), s.N * s.M, s.P, s.Q, out_segs, arch.dram.rlc, rlc);
     const uint64_t filter_base = 0;
     const uint64_t filter_bytes = align_up(static_cast<uint64_t>(s.weight_elems()) * 2);
     const uint64_t ifmap_base = filter_base + filter_bytes;
@@ -235,11 +272,14 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     plan.double_buffered = fp.double_buffered;
     plan.chunks.resize(chunks.size());
     std::vector<std::vector<uint8_t>> glb_in;  // what the DMA delivered, per ifmap span
-    struct RowRef {
-        int64_t row;   // index into `in`
-        uint64_t off;  // within the span
+    struct StreamRef {
+        size_t stream;  // index into `in`
+        int64_t plane;  // image x channel
+        int64_t row;    // input row
+        int64_t seg;    // column segment
+        uint64_t off;   // within the span
     };
-    std::vector<std::vector<RowRef>> span_rows;
+    std::vector<std::vector<StreamRef>> span_streams;
     std::vector<std::pair<size_t, size_t>> span_of;  // (chunk, span index)
     std::vector<std::vector<uint8_t>> glb_filters(chunks.size());
     const int64_t cpg = s.c_per_group(), mpg = s.m_per_group(), rs = s.R * s.S;
@@ -248,45 +288,49 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
         const Chunk& c = chunks[k];
         ChunkPlan& cp = plan.chunks[k];
         cp.compute_cycles = chunk_cycles[k];
-        const bool reuse = k > 0 && chunks[k - 1].n0 == c.n0 && chunks[k - 1].g0 == c.g0 &&
-                           chunks[k - 1].p0 == c.p0 && chunks[k - 1].c0 == c.c0 &&
-                           chunks[k - 1].c1 == c.c1;
-        if (!reuse) {
-            auto [h0, h1] = input_rows(s, c);
-            if (c.p0 == 0 && c.p1 == s.P) h0 = 0, h1 = s.H;
-            h0 = std::max<int64_t>(h0, 0);
-            h1 = std::min(h1, s.H);
+        const int64_t seg = c.q0 / strip_q;
+        // An ifmap block already in the GLB (the previous chunk's, next filter block) is not
+        // reloaded; padding is never loaded (only the chunk's real rows and columns).
+        if (k == 0 || !c.same_ifmap(chunks[k - 1])) {
+            const auto [h0, h1] = real_rows(s, c);
+            const auto [w0, w1] = real_cols(s, c);
             for (int64_t n = c.n0; n < c.n1; ++n)
                 for (int64_t g = c.g0; g < c.g1; ++g)
                     for (int64_t ch = c.c0; ch < c.c1; ++ch) {
-                        if (h1 <= h0) continue;
-                        const int64_t first = (n * s.C + g * cpg + ch) * s.H + h0;
-                        const int64_t last = first + (h1 - h0) - 1;
+                        const int64_t plane = n * s.C + g * cpg + ch;
+                        const size_t first = in.index(plane, seg, h0);
+                        const size_t last = in.index(plane, seg, h1 - 1);
                         const uint64_t begin = in.offset[first];
                         const uint64_t end = in.offset[last] + in.bytes[last];
                         glb_in.emplace_back(end - begin);
-                        std::vector<RowRef> rows;
-                        for (int64_t row = first; row <= last; ++row)
-                            rows.push_back({row, in.offset[row] - begin});
-                        span_rows.push_back(std::move(rows));
+                        std::vector<StreamRef> refs;
+                        for (int64_t h = h0; h < h1; ++h) {
+                            const size_t i = in.index(plane, seg, h);
+                            refs.push_back({i, plane, h, seg, in.offset[i] - begin});
+                        }
+                        span_streams.push_back(std::move(refs));
                         cp.ifmap_loads.push_back({ifmap_base + begin, end - begin, nullptr});
                         span_of.emplace_back(k, cp.ifmap_loads.size() - 1);
-                        r.accesses.glb_ifmap_writes += (h1 - h0) * s.W;
+                        r.accesses.glb_ifmap_writes += (h1 - h0) * (w1 - w0);
                     }
         }
-        const uint64_t filter_span = static_cast<uint64_t>(c.c1 - c.c0) * rs * 2;
-        glb_filters[k].resize(filter_span * (c.g1 - c.g0) * (c.m1 - c.m0));
-        size_t fo = 0;
-        for (int64_t g = c.g0; g < c.g1; ++g)
-            for (int64_t m = c.m0; m < c.m1; ++m) {
-                const uint64_t off = ((g * mpg + m) * cpg + c.c0) * rs * 2;
-                cp.filter_loads.push_back(
-                    {filter_base + off, filter_span, glb_filters[k].data() + fo});
-                fo += filter_span;
-            }
-        r.accesses.glb_filter_writes += (c.g1 - c.g0) * (c.m1 - c.m0) * (c.c1 - c.c0) * rs;
+        // A filter block already in the GLB's filter part (the previous chunk's: same
+        // groups, filters and channels) is not reloaded.
+        if (k == 0 || !c.same_filters(chunks[k - 1])) {
+            const uint64_t filter_span = static_cast<uint64_t>(c.c1 - c.c0) * rs * 2;
+            glb_filters[k].resize(filter_span * (c.g1 - c.g0) * (c.m1 - c.m0));
+            size_t fo = 0;
+            for (int64_t g = c.g0; g < c.g1; ++g)
+                for (int64_t m = c.m0; m < c.m1; ++m) {
+                    const uint64_t off = ((g * mpg + m) * cpg + c.c0) * rs * 2;
+                    cp.filter_loads.push_back(
+                        {filter_base + off, filter_span, glb_filters[k].data() + fo});
+                    fo += filter_span;
+                }
+            r.accesses.glb_filter_writes += (c.g1 - c.g0) * (c.m1 - c.m0) * (c.c1 - c.c0) * rs;
+        }
         const int64_t block_psums =
-            (c.n1 - c.n0) * (c.g1 - c.g0) * (c.m1 - c.m0) * (c.p1 - c.p0) * s.Q;
+            (c.n1 - c.n0) * (c.g1 - c.g0) * (c.m1 - c.m0) * (c.p1 - c.p0) * (c.q1 - c.q0);
         // A later channel chunk adds its partial sums to the block's psums in the GLB.
         if (!c.first_c()) psum_carry_words += block_psums;
         if (is_last_c(s, c)) {
@@ -294,8 +338,9 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
             for (int64_t n = c.n0; n < c.n1; ++n)
                 for (int64_t g = c.g0; g < c.g1; ++g)
                     for (int64_t m = c.m0; m < c.m1; ++m) {
-                        const int64_t first = (n * s.M + g * mpg + m) * s.P + c.p0;
-                        const int64_t last = first + (c.p1 - c.p0) - 1;
+                        const int64_t plane = n * s.M + g * mpg + m;
+                        const size_t first = out.index(plane, seg, c.p0);
+                        const size_t last = out.index(plane, seg, c.p1 - 1);
                         const uint64_t begin = out.offset[first];
                         const uint64_t end = out.offset[last] + out.bytes[last];
                         cp.ofmap_stores.push_back(
@@ -313,11 +358,15 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
 
     // What crossed the socket must be the layer's data: decode every delivered row.
     for (size_t i = 0; i < glb_in.size(); ++i)
-        for (const RowRef& row : span_rows[i])
-            if (!row_matches(glb_in[i].data() + row.off, in.bytes[row.row],
-                             trace.ifmap.data() + row.row * s.W, s.W, ifmap_rlc, rlc))
-                core::model_bug("tlm.dma", "ifmap row " + std::to_string(row.row) +
+        for (const StreamRef& sr : span_streams[i]) {
+            const auto [a, b] = in.seg[static_cast<size_t>(sr.seg)];
+            if (!stream_matches(glb_in[i].data() + sr.off, in.bytes[sr.stream],
+                                trace.ifmap.data() + (sr.plane * s.H + sr.row) * s.W + a, b - a,
+                                ifmap_rlc, rlc))
+                core::model_bug("tlm.dma", "ifmap row " + std::to_string(sr.row) + " of plane " +
+                                               std::to_string(sr.plane) +
                                                " arrived corrupted in the GLB");
+        }
     for (size_t k = 0; k < chunks.size(); ++k)
         for (const Span& f : plan.chunks[k].filter_loads)
             if (std::memcmp(f.glb, top.dram.data(f.addr), f.bytes) != 0)

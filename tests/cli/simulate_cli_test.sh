@@ -42,8 +42,11 @@ echo "ok   report, ofmap, mapping round trip"
 printf 'not a safetensors file' >bad.trace
 expect_input_error "corrupt trace" "$A" simulate --trace bad.trace --out out.json
 expect_input_error "impossible shape" "$A" simulate --layer C=4,M=4,R=3,S=3,P=8,Q=8,H=100 --out out.json
-sed 's/^  bank_bytes: 4096 /  bank_bytes: 16   /' "$SRC/configs/eyeriss-v1.yaml" >tiny.yaml
-grep -q 'bank_bytes: 16 ' tiny.yaml || fail "could not make tiny.yaml"
+# One 8-byte bank (4 words): not even one 3 x 3 window fits, whatever the strips.
+sed -e 's/^  bank_bytes: 4096 /  bank_bytes: 8    /' \
+    -e 's/^  ifmap_psum_banks: 25 /  ifmap_psum_banks: 1  /' "$SRC/configs/eyeriss-v1.yaml" >tiny.yaml
+grep -q 'bank_bytes: 8 ' tiny.yaml && grep -q 'ifmap_psum_banks: 1 ' tiny.yaml \
+    || fail "could not make tiny.yaml"
 expect_input_error "buffers too small" "$A" simulate --arch tiny.yaml --layer $LAYER --out out.json
 echo '{"glb": {"n": 1}}' >m.json
 expect_input_error "bad mapping file" "$A" simulate --layer $LAYER --mapping m.json --out out.json

@@ -32,8 +32,9 @@ core::Trace synth(const std::string& spec, double density, uint64_t seed,
     return t;
 }
 
-// Chunks of any tiling, each convolved on its own and accumulated, give the layer's
-// convolution: the decomposition the controller relies on is exact.
+// Chunks of any tiling (row and column strips with their one-sided padding), each
+// convolved on its own and accumulated, give the layer's convolution: the decomposition
+// the controller relies on is exact.
 TEST(Tiling, ChunksReassembleTheConvolution) {
     std::mt19937_64 rng(test_seed());
     const char* specs[] = {"N=2,C=6,M=8,R=3,S=3,P=7,Q=5,pad=1",
@@ -47,7 +48,8 @@ TEST(Tiling, ChunksReassembleTheConvolution) {
                         1 + static_cast<int64_t>(rng() % s.G),
                         1 + static_cast<int64_t>(rng() % s.m_per_group()),
                         1 + static_cast<int64_t>(rng() % s.c_per_group()),
-                        1 + static_cast<int64_t>(rng() % s.P)};
+                        1 + static_cast<int64_t>(rng() % s.P),
+                        static_cast<int64_t>(rng() % (s.Q + 1))};  // 0: no column strips
             std::vector<int64_t> out(s.ofmap_elems(), 0);
             for (const Chunk& k : enumerate_chunks(s, g)) {
                 const SubLayer sub = extract_chunk(s, k, t.ifmap.data(), t.weight.data());
@@ -164,7 +166,7 @@ TEST(Mapper, DeterministicValidAndRejectsImpossibleBuffers) {
     EXPECT_LE(mc.estimate.cycles, m1.estimate.cycles);
     core::ArchConfig tiny = a;
     tiny.glb.ifmap_psum_banks = 1;
-    tiny.glb.bank_bytes = 64;
+    tiny.glb.bank_bytes = 16;  // 8 words: not even a 1 x 1 strip of 3 x 3 windows
     EXPECT_THROW(find_mapping(s, tiny, Objective::kEnergy, 0.5), core::InputError);
     LayerMapping bad = m1.best;
     bad.glb.c = 1000;
