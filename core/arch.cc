@@ -43,6 +43,7 @@ std::vector<Field> v1_fields(ArchConfig& a) {
         {"pe", "mac_pipeline_stages", Kind::kInt, &a.pe.mac_pipeline_stages},
         {"pe", "accum_bits", Kind::kInt, &a.pe.accum_bits},
         {"pe", "fifo_depth_words", Kind::kInt, &a.pe.fifo_depth_words},
+        {"pe", "psum_fifo_depth_words", Kind::kInt, &a.pe.psum_fifo_depth_words},
         {"noc", "ifmap_bus_bits", Kind::kInt, &a.noc.ifmap_bus_bits},
         {"noc", "filter_bus_bits", Kind::kInt, &a.noc.filter_bus_bits},
         {"noc", "psum_in_bus_bits", Kind::kInt, &a.noc.psum_in_bus_bits},
@@ -538,6 +539,7 @@ void validate_config(const ArchConfig& a, const std::string& where, bool derived
         c.range(a.pe.mac_pipeline_stages, "pe.mac_pipeline_stages", 1, 64);
         c.range(a.pe.accum_bits, "pe.accum_bits", a.word_bits, 64);
         c.range(a.pe.fifo_depth_words, "pe.fifo_depth_words", 1, kBig);
+        c.range(a.pe.psum_fifo_depth_words, "pe.psum_fifo_depth_words", 1, kBig);
         word_multiple(a.noc.ifmap_bus_bits, "noc.ifmap_bus_bits");
         word_multiple(a.noc.filter_bus_bits, "noc.filter_bus_bits");
         word_multiple(a.noc.psum_in_bus_bits, "noc.psum_in_bus_bits");
@@ -593,6 +595,7 @@ void ArchConfig::derive_shared_from_v2() {
     pe.mac_pipeline_stages = v.pe.mac_pipeline_stages;
     pe.accum_bits = v.pe.psum_bits;
     pe.fifo_depth_words = v.pe.fifo_depth_words;
+    pe.psum_fifo_depth_words = v.pe.fifo_depth_words;
     // The GLB side of the NoC: every router's GLB/off-chip source port at once (unicast).
     const int64_t clusters = v.clusters.count();
     noc.ifmap_bus_bits = clusters * v.routers.iact_routers * v.routers.iact_port_bits;

@@ -290,7 +290,8 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
             p_max = std::max(p_max, c.filter_count);
         }
     }
-    const int64_t wpi = transfer_words(arch_.noc.psum_in_bus_bits, ab, depth);
+    const int64_t pdepth = arch_.pe.psum_fifo_depth_words;
+    const int64_t wpi = transfer_words(arch_.noc.psum_in_bus_bits, ab, pdepth);
     psum_cols_per_step_ = columns_per_step(wpi, p_max);
     psum_steps_per_image_ = ceil_div(s.Q, psum_cols_per_step_);
     psum_sched_.reset(
@@ -325,7 +326,7 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
         };
         sources.push_back(std::move(src));
     }
-    out_bus_.configure(std::move(sources), transfer_words(arch_.noc.psum_out_bus_bits, ab, depth),
+    out_bus_.configure(std::move(sources), transfer_words(arch_.noc.psum_out_bus_bits, ab, pdepth),
                        fast_);
 
     if (fast_) {

@@ -25,8 +25,8 @@ class LayerModel {
         const int64_t wb = a.word_bits, depth = a.pe.fifo_depth_words;
         wi_ = transfer_words(a.noc.ifmap_bus_bits, wb, depth);
         wf_ = transfer_words(a.noc.filter_bus_bits, wb, depth);
-        wpi_ = transfer_words(a.noc.psum_in_bus_bits, wb, depth);
-        wpo_ = transfer_words(a.noc.psum_out_bus_bits, wb, depth);
+        wpi_ = transfer_words(a.noc.psum_in_bus_bits, wb, a.pe.psum_fifo_depth_words);
+        wpo_ = transfer_words(a.noc.psum_out_bus_bits, wb, a.pe.psum_fifo_depth_words);
         cols_.resize(static_cast<size_t>(tl_.fcol_blocks));
         for (int64_t sb = 0; sb < tl_.fcol_blocks; ++sb) {
             Cols& c = cols_[static_cast<size_t>(sb)];

@@ -12,8 +12,8 @@ Pe::Pe(const core::PeParams& params, core::ZeroMode mode, bool fast)
       fast_(fast),
       ifmap_in_(params.fifo_depth_words),
       filter_in_(params.fifo_depth_words),
-      psum_in_(params.fifo_depth_words),
-      psum_out_(params.fifo_depth_words),
+      psum_in_(params.psum_fifo_depth_words),
+      psum_out_(params.psum_fifo_depth_words),
       ifmap_spad_(static_cast<size_t>(params.ifmap_spad_words), 0),
       ifmap_zero_(static_cast<size_t>(params.ifmap_spad_words), 1),
       filter_spad_(static_cast<size_t>(params.filter_spad_words), 0),
@@ -60,8 +60,8 @@ void Pe::restart() {
         core::model_bug("hw::Pe", "FIFO not empty at the start of a pass");
     ifmap_in_.reset(params_.fifo_depth_words);
     filter_in_.reset(params_.fifo_depth_words);
-    psum_in_.reset(params_.fifo_depth_words);
-    psum_out_.reset(params_.fifo_depth_words);
+    psum_in_.reset(params_.psum_fifo_depth_words);
+    psum_out_.reset(params_.psum_fifo_depth_words);
     stats_ = ArrayStats{};
     last_active_ = -1;
 }

@@ -168,6 +168,7 @@ inline core::ArchConfig random_arch(std::mt19937_64& g, core::ZeroMode mode) {
     a.array.rows = uniform(g, 3, 12);
     a.array.cols = uniform(g, 3, 14);
     a.pe.fifo_depth_words = uniform(g, 1, 6);
+    a.pe.psum_fifo_depth_words = uniform(g, 1, 24);
     a.pe.mac_pipeline_stages = uniform(g, 1, 4);
     a.pe.ifmap_spad_words = uniform(g, 5, 12);
     a.pe.filter_spad_words = uniform(g, 25, 224);
