@@ -204,6 +204,28 @@ TEST(V2Array, CycleFidelityEqualsFast) {
     }
 }
 
+// Wide filters (m0 = 32 > 16) with sparse weights need CSC fillers; several channel blocks
+// make the psums come back from the GLB. Both fidelities, exact and equal.
+TEST(V2Array, FillersAndGlbAccumulationInBothFidelities) {
+    core::LayerShape s = core::LayerShape::parse_spec("C=6,M=40,R=3,S=3,P=5,Q=5,pad=1");
+    s.finalize();
+    auto g = rng_for(51);
+    const auto in = random_tensor(g, s.ifmap_elems(), 0.6, -128, 127);
+    const auto w = random_tensor(g, s.weight_elems(), 0.1, -128, 127);
+    const core::ArchConfig a = v2_arch(core::ZeroMode::kSkip);
+    V2Mapping m;
+    m.m0 = 32, m.c0 = 1, m.s0 = 3, m.e0 = 2, m.q0 = 3, m.fr = 3, m.cv = 1, m.chains = 7;
+    ASSERT_FALSE(check_v2_mapping(s, m, a)) << *check_v2_mapping(s, m, a);
+    const V2Result f = run_layer_v2(s, m, a, in.data(), w.data(), {Fidelity::kFast});
+    const V2Result y = run_layer_v2(s, m, a, in.data(), w.data(), {Fidelity::kCycle});
+    EXPECT_GT(f.stats.csc_filler_pairs, 0);
+    EXPECT_GT(f.stats.psum_glb_reads, 0);
+    EXPECT_EQ(f.stats.diff(y.stats), "");
+    EXPECT_EQ(f.ofmap, reference_conv_int64(s, in.data(), w.data()));
+    EXPECT_EQ(y.ofmap, f.ofmap);
+    expect_partition(s, f.stats, core::ZeroMode::kSkip);
+}
+
 // --- zero skipping ----------------------------------------------------------------------------
 
 int64_t skip_cycles(const core::LayerShape& s, const V2Mapping& m, double da, double dw) {
