@@ -41,8 +41,8 @@ namespace actsparse::hw {
     X(psum_out_words, "psums leaving the array for the GLB (= GLB psum/ofmap writes)")          \
     X(psum_out_transfers, "psum-out bus transfers")                                             \
     X(psum_link_words, "psums moved PE to PE over the vertical links")                          \
-    X(pe_busy_cycles, "PE cycles doing work (loads, MAC slots incl. gated, drain, accumulate)") \
-    X(pe_stall_cycles, "PE cycles waiting on an empty input or full output FIFO")
+    X(pe_busy_cycles, "PE MAC-slot cycles (performed and gated; loads and psums overlap them)") \
+    X(pe_stall_cycles, "PE cycles up to its last MAC slot in which its MAC issued nothing")
 
 /// Counters of one layer (or one pass). Every field is an exact count.
 struct ArrayStats {
