@@ -13,6 +13,7 @@ AcceleratorTop::AcceleratorTop(sc_core::sc_module_name name)
     dma_socket.bind(dram.socket);
     SC_HAS_PROCESS(AcceleratorTop);
     SC_THREAD(read_engine);
+    SC_THREAD(prefetch_engine);
     SC_THREAD(compute_engine);
     SC_THREAD(write_engine);
 }
@@ -33,8 +34,9 @@ TimingResult AcceleratorTop::run(const core::ArchConfig& arch, const LayerPlan& 
     clock_ = sc_core::sc_time(1000.0 / arch.clock_mhz, sc_core::SC_NS);
     quantum_ = 1000 * clock_;
     loaded_ = computed_ = written_ = 0;
+    compute_started_ = prefetched_ = 0;
     stall_cycles_ = 0;
-    running_engines_ = 3;
+    running_engines_ = 4;
     const int64_t dram_busy_before = dram.stats().busy_cycles;
     // The engines must be waiting on start_ before it fires: the first run initialises
     // the kernel (every thread runs to its first wait) before notifying.
@@ -104,6 +106,21 @@ void AcceleratorTop::read_engine() {
     }
 }
 
+void AcceleratorTop::prefetch_engine() {
+    while (true) {
+        wait(start_);
+        sc_core::sc_time local = sc_core::SC_ZERO_TIME;
+        for (size_t k = 0; k < plan_->chunks.size(); ++k) {
+            while (compute_started_ <= k) wait(started_ev_);
+            for (const Span& s : plan_->chunks[k].filter_stream) transfer(s, false, local);
+            sync(local);
+            ++prefetched_;
+            prefetched_ev_.notify(sc_core::SC_ZERO_TIME);
+        }
+        if (--running_engines_ == 0) sc_core::sc_pause();
+    }
+}
+
 void AcceleratorTop::compute_engine() {
     while (true) {
         wait(start_);
@@ -113,7 +130,14 @@ void AcceleratorTop::compute_engine() {
             if (k > 0)
                 stall_cycles_ +=
                     static_cast<int64_t>((sc_core::sc_time_stamp() - idle_from) / clock_ + 0.5);
+            ++compute_started_;
+            started_ev_.notify(sc_core::SC_ZERO_TIME);
             wait(plan_->chunks[k].compute_cycles * clock_);
+            // Streamed filters: the chunk's last pass cannot end before its filters arrived.
+            const sc_core::sc_time wait_from = sc_core::sc_time_stamp();
+            while (prefetched_ <= k) wait(prefetched_ev_);
+            stall_cycles_ +=
+                static_cast<int64_t>((sc_core::sc_time_stamp() - wait_from) / clock_ + 0.5);
             ++computed_;
             computed_ev_.notify(sc_core::SC_ZERO_TIME);
         }

@@ -30,6 +30,9 @@ struct Span {
 struct ChunkPlan {
     std::vector<Span> ifmap_loads;  ///< empty when the previous chunk's ifmap is reused
     std::vector<Span> filter_loads;
+    /// Streamed filters of the chunk's later passes: read while the chunk computes (each
+    /// pass's filters preloaded during the pass before); the chunk ends when they are in.
+    std::vector<Span> filter_stream;
     int64_t compute_cycles = 0;      ///< core cycles the array is busy (from hw/)
     std::vector<Span> ofmap_stores;  ///< after this chunk, when its block's ofmap is final
 };
@@ -71,6 +74,7 @@ class AcceleratorTop : public sc_core::sc_module {
 
   private:
     void read_engine();
+    void prefetch_engine();
     void compute_engine();
     void write_engine();
     void transfer(const Span& s, bool write, sc_core::sc_time& local);
@@ -81,8 +85,9 @@ class AcceleratorTop : public sc_core::sc_module {
     sc_core::sc_time clock_;
     sc_core::sc_time quantum_;
     size_t loaded_ = 0, computed_ = 0, written_ = 0;
+    size_t compute_started_ = 0, prefetched_ = 0;  ///< chunks started / streams done
     int64_t stall_cycles_ = 0;
-    sc_core::sc_event start_, loaded_ev_, computed_ev_;
+    sc_core::sc_event start_, loaded_ev_, computed_ev_, started_ev_, prefetched_ev_;
     int running_engines_ = 0;
 };
 

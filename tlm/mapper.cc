@@ -179,6 +179,13 @@ std::optional<std::string> check_layer_mapping(const core::LayerShape& s, const 
     if (auto why = check_tiling(s, m.glb, a)) return "glb: " + *why;
     const core::LayerShape sub = chunk_shape(s, m.glb);
     if (auto why = hw::check_mapping(sub, m.array, a)) return "array: " + *why;
+    const hw::Mapping& am = m.array;
+    const int64_t pf =
+        pass_filter_words(sub, am.p, am.t, am.q, am.r, am.filter_rows, am.filter_cols);
+    if (!footprint(s, m.glb, a).filters_resident && pf > glb_filter_words(a))
+        return "glb: a processing pass's filters (" + std::to_string(pf) +
+               " words) exceed the filter buffer (" + std::to_string(glb_filter_words(a)) +
+               " words)";
     return std::nullopt;
 }
 
@@ -239,10 +246,17 @@ Estimate estimate_cached(const core::LayerShape& s, const LayerMapping& m,
     // Filters: a chunk whose filter block (groups, filters, channels) is the previous
     // chunk's finds it in the GLB. With one (m, c) block per group that holds across strips
     // (and across images too when one chunk holds every group); else every chunk loads.
+    // A chunk whose filters do not fit the filter part streams them one pass at a time:
+    // every (image block, ofmap-row block) of its passes sweeps all its filters again.
     const double weights = static_cast<double>(s.weight_elems());
-    const double filter_words = mb * cb > 1 ? weights * static_cast<double>(nb * rb * qb)
-                                : gb > 1    ? weights * static_cast<double>(nb)
-                                            : weights;
+    const double sweeps = f.filters_resident
+                              ? 1.0
+                              : static_cast<double>(ceil_div(std::min(t.n, s.N), m.array.n) *
+                                                    ceil_div(std::min(t.rows, s.P), m.array.e));
+    const double filter_words =
+        sweeps * (mb * cb > 1 || !f.filters_resident ? weights * static_cast<double>(nb * rb * qb)
+                  : gb > 1                           ? weights * static_cast<double>(nb)
+                                                     : weights);
     const double ratio = a.dram.rlc ? rlc_ratio(density) : 1.0;
     const double ofmap_words =
         static_cast<double>(s.ofmap_elems()) * (a.dram.rlc ? rlc_ratio(0.5) : 1.0);
@@ -346,8 +360,11 @@ MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, 
         const Footprint lf = footprint(s, least, a);
         const int64_t lip = lf.ifmap_words + lf.psum_words;
         if (least_ifmap_psum < 0 || lip < least_ifmap_psum) least_ifmap_psum = lip;
-        if (least_filter < 0 || lf.filter_words < least_filter) least_filter = lf.filter_words;
-        if (check_tiling(s, least, a)) continue;
+        // The filter part holds at least one pass's filters (streamed, or resident).
+        const int64_t pf =
+            pass_filter_words(s, am.p, am.t, am.q, am.r, am.filter_rows, am.filter_cols);
+        if (least_filter < 0 || pf < least_filter) least_filter = pf;
+        if (pf > glb_filter_words(a) || check_tiling(s, least, a)) continue;
         bool fits = false;
         for (int64_t n : std::set<int64_t>{1, s.N})
             for (int64_t g : ladder(s.G))
@@ -383,7 +400,7 @@ MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, 
                   std::to_string(least_ifmap_psum);
         else if (least_filter > fcap)
             why = "the GLB's filter part holds " + std::to_string(fcap) +
-                  " words, the smallest chunk of any array mapping needs " +
+                  " words, the smallest processing pass of any array mapping needs " +
                   std::to_string(least_filter);
         else
             why = "no GLB tiling fits both the ifmap/psum part (" + std::to_string(cap) +

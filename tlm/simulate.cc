@@ -135,6 +135,47 @@ bool stream_matches(const uint8_t* stream, uint64_t bytes, const int16_t* expect
     return std::equal(row.begin(), row.end(), expect);
 }
 
+// The DRAM filter spans (filters are stored raw as [M][C/G][R][S], from byte 0) of each pass
+// of a chunk whose filters are streamed, one list per pass that needs filters other than the
+// previous pass's; `words` gets their total. Contiguous rows are merged into one span.
+std::vector<std::vector<Span>> streamed_filter_spans(const core::LayerShape& s, const Chunk& c,
+                                                     const core::LayerShape& sub,
+                                                     const hw::Mapping& am,
+                                                     const std::vector<hw::PassRecord>& passes,
+                                                     int64_t& words) {
+    std::vector<std::vector<Span>> out;
+    const int64_t cpg = s.c_per_group(), mpg = s.m_per_group(), msub = c.m1 - c.m0;
+    int64_t prev[4] = {-1, -1, -1, -1};
+    for (const hw::PassRecord& pr : passes) {
+        const hw::PassTile& tl = pr.tile;
+        const int64_t key[4] = {tl.filter_block, tl.frow_block, tl.fcol_block, tl.channel_block};
+        if (std::equal(key, key + 4, prev)) continue;  // the same filters stay in the spads
+        std::copy(key, key + 4, prev);
+        std::vector<Span> spans;
+        for (int64_t ti = tl.tile_first; ti < tl.tile_first + tl.tile_count; ++ti) {
+            const hw::FilterTile ft = hw::filter_tile(sub, am, ti);
+            for (int64_t f = ft.first; f < ft.first + ft.count; ++f) {
+                const int64_t m = (c.g0 + f / msub) * mpg + c.m0 + f % msub;
+                for (int64_t ch = tl.chan_first; ch < tl.chan_first + tl.chan_count; ++ch)
+                    for (int64_t row = tl.frow_first; row < tl.frow_first + tl.frow_count; ++row) {
+                        const uint64_t addr =
+                            static_cast<uint64_t>(((m * cpg + c.c0 + ch) * s.R + row) * s.S +
+                                                  tl.fcol_first) *
+                            2;
+                        const uint64_t bytes = static_cast<uint64_t>(tl.fcol_count) * 2;
+                        words += tl.fcol_count;
+                        if (!spans.empty() && spans.back().addr + spans.back().bytes == addr)
+                            spans.back().bytes += bytes;
+                        else
+                            spans.push_back({addr, bytes, nullptr});
+                    }
+            }
+        }
+        out.push_back(std::move(spans));
+    }
+    return out;
+}
+
 }  // namespace
 
 int16_t quantise_activation(double x, int64_t frac_bits) {
@@ -218,6 +259,11 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     const std::vector<Chunk> chunks = enumerate_chunks(s, r.mapping.glb);
     r.ofmap.assign(static_cast<size_t>(s.ofmap_elems()), 0);
     std::vector<int64_t> chunk_cycles(chunks.size());
+    const Footprint fp = footprint(s, r.mapping.glb, arch);
+    // Streamed filters (the chunk's block does not fit the filter part): per pass whose
+    // filters differ from the previous pass's, the spans of DRAM filter rows it reads.
+    std::vector<std::vector<std::vector<Span>>> pass_filter_spans(chunks.size());
+    std::vector<int64_t> streamed_words(chunks.size(), 0);
     hw::RunOptions run_opts;
     run_opts.fidelity = opts.fidelity;
     run_opts.vcd_path = opts.vcd_path;
@@ -229,6 +275,9 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
         accumulate_chunk(s, chunks[k], ar.ofmap, r.ofmap);
         add_array_counts(ar.stats, r.accesses);
         chunk_cycles[k] = array_cycles(ar);
+        if (!fp.filters_resident)
+            pass_filter_spans[k] =
+                streamed_filter_spans(s, chunks[k], sub.shape, am, ar.passes, streamed_words[k]);
         r.passes.insert(r.passes.end(), ar.passes.begin(), ar.passes.end());
         run_opts.vcd_path.clear();  // the VCD shows the first chunk
     }
@@ -267,7 +316,6 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     std::memcpy(top.dram.data(ifmap_base), in.data.data(), in.total);
 
     // Phase 2: the plan of DRAM traffic per chunk, replayed through the TLM DRAM.
-    const Footprint fp = footprint(s, r.mapping.glb, arch);
     LayerPlan plan;
     plan.double_buffered = fp.double_buffered;
     plan.chunks.resize(chunks.size());
@@ -314,9 +362,26 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
                         r.accesses.glb_ifmap_writes += (h1 - h0) * (w1 - w0);
                     }
         }
-        // A filter block already in the GLB's filter part (the previous chunk's: same
-        // groups, filters and channels) is not reloaded.
-        if (k == 0 || !c.same_filters(chunks[k - 1])) {
+        if (!fp.filters_resident) {
+            // Streamed: the first pass's filters before the chunk starts, each later one
+            // while the pass before it runs (the GLB "preloads the filters used by the next
+            // processing pass", JSSC 2017 IV-A).
+            size_t total = 0;
+            for (const auto& pass : pass_filter_spans[k])
+                for (const Span& sp : pass) total += sp.bytes;
+            glb_filters[k].resize(total);
+            size_t fo = 0;
+            for (size_t pi = 0; pi < pass_filter_spans[k].size(); ++pi)
+                for (Span sp : pass_filter_spans[k][pi]) {
+                    sp.addr += filter_base;
+                    sp.glb = glb_filters[k].data() + fo;
+                    fo += sp.bytes;
+                    (pi == 0 ? cp.filter_loads : cp.filter_stream).push_back(sp);
+                }
+            r.accesses.glb_filter_writes += streamed_words[k];
+        } else if (k == 0 || !c.same_filters(chunks[k - 1])) {
+            // A filter block already in the GLB's filter part (the previous chunk's: same
+            // groups, filters and channels) is not reloaded.
             const uint64_t filter_span = static_cast<uint64_t>(c.c1 - c.c0) * rs * 2;
             glb_filters[k].resize(filter_span * (c.g1 - c.g0) * (c.m1 - c.m0));
             size_t fo = 0;
@@ -368,9 +433,10 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
                                                " arrived corrupted in the GLB");
         }
     for (size_t k = 0; k < chunks.size(); ++k)
-        for (const Span& f : plan.chunks[k].filter_loads)
-            if (std::memcmp(f.glb, top.dram.data(f.addr), f.bytes) != 0)
-                core::model_bug("tlm.dma", "filter chunk arrived corrupted in the GLB");
+        for (const auto* spans : {&plan.chunks[k].filter_loads, &plan.chunks[k].filter_stream})
+            for (const Span& f : *spans)
+                if (std::memcmp(f.glb, top.dram.data(f.addr), f.bytes) != 0)
+                    core::model_bug("tlm.dma", "filter chunk arrived corrupted in the GLB");
     if (std::memcmp(top.dram.data(ofmap_base), out.data.data(), out.total) != 0)
         core::model_bug("tlm.dma", "ofmap in DRAM differs from the GLB's");
 

@@ -52,9 +52,16 @@ Footprint footprint(const core::LayerShape& s, const GlbTiling& t, const core::A
     f.ifmap_words = t.n * t.g * t.c * rows_in * cols_in;
     f.psum_words = t.n * t.g * t.m * t.rows * cols;
     f.filter_words = t.g * t.m * t.c * s.R * s.S;
+    f.filters_resident = f.filter_words <= glb_filter_words(a);
     f.double_buffered = 2 * f.ifmap_words + f.psum_words <= glb_ifmap_psum_words(a) &&
-                        2 * f.filter_words <= glb_filter_words(a);
+                        (!f.filters_resident || 2 * f.filter_words <= glb_filter_words(a));
     return f;
+}
+
+int64_t pass_filter_words(const core::LayerShape& s, int64_t p, int64_t t, int64_t q, int64_t r,
+                          int64_t filter_rows, int64_t filter_cols) {
+    const int64_t filters = std::min(p * t, s.M), channels = std::min(q * r, s.c_per_group());
+    return filters * channels * std::min(filter_rows, s.R) * std::min(filter_cols, s.S);
 }
 
 std::optional<std::string> check_tiling(const core::LayerShape& s, const GlbTiling& t,
@@ -71,10 +78,6 @@ std::optional<std::string> check_tiling(const core::LayerShape& s, const GlbTili
         return "ifmap chunk (" + std::to_string(f.ifmap_words) + " words) + psums (" +
                std::to_string(f.psum_words) + ") exceed the GLB's " + std::to_string(cap) +
                " words";
-    if (f.filter_words > glb_filter_words(a))
-        return "filter chunk (" + std::to_string(f.filter_words) +
-               " words) exceeds the filter buffer (" + std::to_string(glb_filter_words(a)) +
-               " words)";
     return std::nullopt;
 }
 

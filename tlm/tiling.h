@@ -38,15 +38,23 @@ int64_t strip_cols(const core::LayerShape& s, const GlbTiling& t);
 /// GLB words one chunk needs (16-bit words; psums are kept as words, as in Eyeriss v1).
 /// Padding is never stored: a chunk holds only the real ifmap rows and columns it reads.
 struct Footprint {
-    int64_t ifmap_words = 0;       ///< the largest chunk's real ifmap rows x columns
-    int64_t psum_words = 0;        ///< one (n, g, strip, m) block's psums
-    int64_t filter_words = 0;      ///< one chunk's filters
-    bool double_buffered = false;  ///< two ifmap chunks and two filter chunks fit
+    int64_t ifmap_words = 0;   ///< the largest chunk's real ifmap rows x columns
+    int64_t psum_words = 0;    ///< one (n, g, strip, m) block's psums
+    int64_t filter_words = 0;  ///< one chunk's filters
+    /// The chunk's filters fit the GLB's filter part and stay there for all its passes;
+    /// otherwise they are streamed from DRAM one processing pass at a time, each pass's
+    /// filters preloaded while the previous pass runs (JSSC 2017, Sec. IV-A).
+    bool filters_resident = true;
+    bool double_buffered = false;  ///< two ifmap chunks (and two resident filter chunks) fit
 };
 Footprint footprint(const core::LayerShape& s, const GlbTiling& t, const core::ArchConfig& a);
 /// GLB capacities in words: the ifmap/psum banks and the filter part.
 int64_t glb_ifmap_psum_words(const core::ArchConfig& a);
 int64_t glb_filter_words(const core::ArchConfig& a);
+/// Filter words one processing pass of `array` holds: p*t filters x q*r channels x
+/// filter_rows x filter_cols (what the filter part must hold when filters are streamed).
+int64_t pass_filter_words(const core::LayerShape& s, int64_t p, int64_t t, int64_t q, int64_t r,
+                          int64_t filter_rows, int64_t filter_cols);
 /// nullopt if the tiling fits the GLB, else the reason.
 std::optional<std::string> check_tiling(const core::LayerShape& s, const GlbTiling& t,
                                         const core::ArchConfig& a);

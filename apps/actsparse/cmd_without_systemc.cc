@@ -17,4 +17,5 @@ void add_unavailable(CLI::App& app, const std::string& name) {
 void add_simulate_command(CLI::App& app) { add_unavailable(app, "simulate"); }
 void add_calibrate_command(CLI::App& app) { add_unavailable(app, "calibrate"); }
 void add_evaluate_command(CLI::App& app) { add_unavailable(app, "evaluate"); }
+void add_validate_command(CLI::App& app) { add_unavailable(app, "validate"); }
 }  // namespace actsparse::app

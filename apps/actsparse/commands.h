@@ -14,6 +14,8 @@ void add_simulate_command(CLI::App& app);
 void add_calibrate_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
+/// `validate`: the simulator against the measured Eyeriss v1 chip (needs SystemC).
+void add_validate_command(CLI::App& app);
 /// `trace export` (needs LibTorch; registered under `trace` by add_trace_command).
 void add_trace_export_command(CLI::App& trace_cmd);
 

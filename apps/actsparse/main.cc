@@ -24,6 +24,7 @@ int run_cli(int argc, char** argv) {
     add_calibrate_command(app);
     add_train_command(app);
     add_evaluate_command(app);
+    add_validate_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

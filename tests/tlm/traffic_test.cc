@@ -175,5 +175,38 @@ TEST(Traffic, StripMinedLayersAreExactInBothFidelities) {
     }
 }
 
+// Filters streamed one processing pass at a time (the chunk's filter block does not fit the
+// filter part; JSSC 2017: the GLB "preloads the filters used by the next processing pass").
+// Layer N=2, C=2, M=8, 2x2 (W = 8*2*4 = 64 words); array p=2, t=2, q=1, r=1, n=1: a pass
+// holds 4 filters x 1 channel x 4 = 16 words. GLB chunk: both images, every filter and
+// channel (64 words). Passes: 2 images x 2 filter blocks x 2 channel blocks = 8, each with
+// other filters than the pass before, so 8 x 16 = 128 words cross DRAM and enter the GLB,
+// twice the 64 a resident block needs. Each (filter, channel) span is 4 words = one 8-byte
+// bus word, so DRAM words = filter words.
+TEST(Traffic, StreamedFiltersAreReadOncePerPass) {
+    SimOptions o = plain_dram();
+    const core::Trace t = synth("N=2,C=2,M=8,R=2,S=2,P=4,Q=4", 0.5, 3);
+    hw::Mapping am = array(2, 1, 4, 1, 2);
+    am.filter_rows = 2;
+    am.filter_cols = 2;
+    o.mapping = LayerMapping{{2, 1, 8, 2, 4, 0}, am};
+    for (const int64_t filter_bytes : {int64_t{64}, int64_t{8192}}) {
+        o.arch.glb.filter_bytes = filter_bytes;  // 32 words: streamed; 4096: resident
+        const int64_t want = filter_bytes == 64 ? 128 : 64;
+        ASSERT_FALSE(check_layer_mapping(t.shape, *o.mapping, o.arch));
+        const LayerResult r = simulate_layer(t, o);
+        EXPECT_EQ(r.passes.size(), 8u);
+        EXPECT_EQ(r.accesses.dram_filter_reads, want) << filter_bytes;
+        EXPECT_EQ(r.accesses.glb_filter_writes, want) << filter_bytes;
+        EXPECT_EQ(estimate(t.shape, *o.mapping, o.arch, 0.5).dram_filter_words, want);
+        EXPECT_EQ(r.ofmap, t.ofmap_acc);
+    }
+    // A pass's filters must fit: 16 words do not fit a 12-word filter part.
+    o.arch.glb.filter_bytes = 24;
+    const auto why = check_layer_mapping(t.shape, *o.mapping, o.arch);
+    ASSERT_TRUE(why.has_value());
+    EXPECT_NE(why->find("processing pass's filters (16 words)"), std::string::npos) << *why;
+}
+
 }  // namespace
 }  // namespace actsparse::tlm
