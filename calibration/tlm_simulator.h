@@ -14,7 +14,7 @@ namespace actsparse::calibration {
 
 /// Version of the simulator's numbers in cache keys: bump it when a change to hw/ or tlm/
 /// alters simulated energy or cycles, so stale cache entries stop matching.
-inline constexpr const char* kTlmModelVersion = "tlm-4";
+inline constexpr const char* kTlmModelVersion = "tlm-5";
 
 struct TlmSimulatorOptions {
     core::ArchConfig arch;  ///< zero mode included
