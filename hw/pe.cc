@@ -37,12 +37,14 @@ std::string Pe::state_name() const {
            std::to_string(ad_f_) + ", accumulate " + std::to_string(ac_k_) + "." +
            std::to_string(ac_f_) + " of " + std::to_string(columns_) + " columns (next " +
            std::to_string(ac_next_) + ", ready " +
-           (ready_.empty() ? std::string("-")
-                           : std::to_string(ready_.front().column) + "@" +
-                                 std::to_string(ready_.front().per_f.empty()
-                                                    ? ready_.front().uniform
-                                                    : ready_.front().per_f[static_cast<size_t>(ac_f_)])) +
-           ", add@" + (cfg_.psum_in ? std::to_string(add_at_[static_cast<size_t>(ac_f_)]) : "-") + ")";
+           (ready_.empty()
+                ? std::string("-")
+                : std::to_string(ready_.front().column) + "@" +
+                      std::to_string(ready_.front().per_f.empty()
+                                         ? ready_.front().uniform
+                                         : ready_.front().per_f[static_cast<size_t>(ac_f_)])) +
+           ", add@" + (cfg_.psum_in ? std::to_string(add_at_[static_cast<size_t>(ac_f_)]) : "-") +
+           ")";
 }
 
 std::string Pe::fifo_summary(int64_t t) const {
@@ -174,14 +176,6 @@ bool Pe::compute_unit(int64_t limit) {
     const int64_t k = cp_k_;
     const int64_t q = cfg_.q, s = cfg_.s, p = cfg_.p;
     const int64_t entries = q * s;
-    const int64_t x = k % cfg_.out_cols;
-    const int64_t window_start = cfg_.window_first + x * cfg_.stride;
-    const int64_t first_slot = slot(window_start);
-    auto entry_of = [&](int64_t i) {  // compute order: channel, then window position
-        const int64_t pos = i % s;
-        const int64_t sl = first_slot + pos >= s ? first_slot + pos - s : first_slot + pos;
-        return (i / s) * s + sl;
-    };
     const bool skip = mode_ == core::ZeroMode::kSkip;
     auto issued = [&](int64_t e) { return !skip || ifmap_zero_[static_cast<size_t>(e)] == 0; };
 
@@ -207,16 +201,23 @@ bool Pe::compute_unit(int64_t limit) {
             }
         }
         cp_start_ = start;
-        cp_first_ = -1;
-        cp_last_ = -1;
-        for (int64_t i = 0; i < entries; ++i) {
-            if (!issued(entry_of(i))) continue;
+        // The spad entries in compute order: channel, then window position.
+        const int64_t first_slot = slot(cfg_.window_first + (k % cfg_.out_cols) * cfg_.stride);
+        order_.resize(static_cast<size_t>(entries));
+        for (int64_t c = 0, i = 0; c < q; ++c)
+            for (int64_t pos = 0, sl = first_slot; pos < s;
+                 ++pos, ++i, sl = sl + 1 == s ? 0 : sl + 1)
+                order_[static_cast<size_t>(i)] = c * s + sl;
+        cp_first_ = skip ? -1 : 0;
+        cp_last_ = skip ? -1 : entries - 1;
+        for (int64_t i = 0; skip && i < entries; ++i) {
+            if (!issued(order_[static_cast<size_t>(i)])) continue;
             if (cp_first_ < 0) cp_first_ = i;
             cp_last_ = i;
         }
         const int64_t lead = cp_first_ < 0 ? entries : cp_first_;
         for (int64_t i = 0; i < lead; ++i) {
-            const int64_t e = entry_of(i);
+            const int64_t e = order_[static_cast<size_t>(i)];
             fin_[static_cast<size_t>(e)] = start - 1;
             fin_col_[static_cast<size_t>(e)] = k;
         }
@@ -247,7 +248,7 @@ bool Pe::compute_unit(int64_t limit) {
     int64_t* psum = psum_spad_.data();
     bool skipped_before = cp_first_ > 0;
     for (int64_t i = cp_first_; i < entries; ++i) {
-        const int64_t e = entry_of(i);
+        const int64_t e = order_[static_cast<size_t>(i)];
         const size_t ei = static_cast<size_t>(e);
         fin_col_[ei] = k;
         if (!issued(e)) {
@@ -370,11 +371,14 @@ PeActivity Pe::tick(int64_t t) {
     const int64_t limit = fast_ ? std::numeric_limits<int64_t>::max() : t;
     bool any = false;
     for (;;) {
-        bool progress = filter_unit(limit);
-        progress |= compute_unit(limit);
-        progress |= load_unit(limit);
-        progress |= add_unit(limit);
-        progress |= acc_unit(limit);
+        // Each unit runs as far as it can (fast mode: many actions; cycle mode: at most
+        // one, the one due now), then the others see what it recorded.
+        bool progress = false;
+        while (filter_unit(limit)) progress = true;
+        while (compute_unit(limit)) progress = true;
+        while (load_unit(limit)) progress = true;
+        while (add_unit(limit)) progress = true;
+        while (acc_unit(limit)) progress = true;
         if (!progress || !running_) {
             any = any || progress;
             break;

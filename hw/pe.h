@@ -61,7 +61,6 @@ inline int64_t real_columns(const WindowStep& w, int64_t width) {
     return hi > lo ? hi - lo : 0;
 }
 
-
 /// What a PE did in one cycle.
 enum class PeActivity : uint8_t {
     kIdle,   ///< no pass work (not configured or done)
@@ -214,10 +213,11 @@ class Pe {
     /// When the psums of a computed column may leave the spad (last slot + pipeline).
     struct Ready {
         int64_t column = 0;
-        int64_t uniform = 0;          ///< every f (a column without an issued slot)
-        std::vector<int64_t> per_f;   ///< per f, when non-empty
+        int64_t uniform = 0;         ///< every f (a column without an issued slot)
+        std::vector<int64_t> per_f;  ///< per f, when non-empty
     };
-    std::deque<Ready> ready_;  ///< computed columns not yet accumulated
+    std::deque<Ready> ready_;     ///< computed columns not yet accumulated
+    std::vector<int64_t> order_;  ///< the started column's spad entries in compute order
     std::deque<Issued> sched_;    ///< cycle mode: issued entries not yet past (VCD)
     // psum-add unit and accumulate unit
     int64_t ad_k_ = 0, ad_f_ = 0, ad_next_ = 0;
