@@ -149,6 +149,76 @@ void parallel_for(int64_t n, int64_t work_per_item, F body) {
     for (auto& th : threads) th.join();
 }
 
+// Which of planes x H x W positions are non-zero: `density` of them placed by `pattern`
+// (uniform: exactly round(density * size); channel: whole planes; block: square blocks).
+std::vector<uint8_t> nonzero_mask(int64_t planes_n, int64_t H, int64_t W, double density,
+                                  ZeroPattern pattern, int64_t block, Rng& rng) {
+    const int64_t size = planes_n * H * W;
+    const int64_t plane = H * W;
+    std::vector<uint8_t> nonzero(static_cast<size_t>(size), 0);
+    // Selection sampling: picks exactly k of n items, each k-subset equally likely.
+    auto select = [&](int64_t n, int64_t k, auto&& mark) {
+        for (int64_t i = 0; i < n && k > 0; ++i)
+            if (static_cast<int64_t>(rng.below(static_cast<uint64_t>(n - i))) < k) {
+                mark(i);
+                --k;
+            }
+    };
+    switch (pattern) {
+        case ZeroPattern::kUniform: {
+            const int64_t k = std::llround(density * static_cast<double>(size));
+            select(size, k, [&](int64_t i) { nonzero[i] = 1; });
+            break;
+        }
+        case ZeroPattern::kChannel: {
+            const int64_t planes = planes_n;
+            const int64_t k = std::llround(density * static_cast<double>(planes));
+            select(planes, k,
+                   [&](int64_t i) { std::fill_n(nonzero.begin() + i * plane, plane, uint8_t{1}); });
+            break;
+        }
+        case ZeroPattern::kBlock: {
+            std::fill(nonzero.begin(), nonzero.end(), uint8_t{1});
+            const int64_t b = block;
+            const int64_t th = (H + b - 1) / b, tw = (W + b - 1) / b;
+            const int64_t tiles = planes_n * th * tw;
+            auto tile_size = [&](int64_t tile) {
+                const int64_t bh = (tile % (th * tw)) / tw, bw = tile % tw;
+                return std::min(b, H - bh * b) * std::min(b, W - bw * b);
+            };
+            auto zero_tile = [&](int64_t tile) {
+                const int64_t pl = tile / (th * tw), bh = (tile % (th * tw)) / tw, bw = tile % tw;
+                for (int64_t y = bh * b; y < std::min(H, bh * b + b); ++y)
+                    for (int64_t x = bw * b; x < std::min(W, bw * b + b); ++x)
+                        nonzero[pl * plane + y * W + x] = 0;
+            };
+            const int64_t target = size - std::llround(density * static_cast<double>(size));
+            std::vector<int64_t> order(static_cast<size_t>(tiles));
+            for (int64_t i = 0; i < tiles; ++i) order[i] = i;
+            for (int64_t i = tiles - 1; i > 0; --i)
+                std::swap(order[i], order[rng.below(static_cast<uint64_t>(i + 1))]);
+            // Greedy in random order: take a tile when it does not overshoot, so smaller edge
+            // tiles fill what full blocks cannot; then one overshooting tile if that is closer.
+            int64_t zeros = 0;
+            int64_t best_extra = -1;
+            for (int64_t tile : order) {
+                const int64_t ts = tile_size(tile);
+                if (zeros + ts <= target) {
+                    zero_tile(tile);
+                    zeros += ts;
+                } else if (best_extra < 0 || ts < tile_size(best_extra)) {
+                    best_extra = tile;
+                }
+            }
+            if (best_extra >= 0 && zeros + tile_size(best_extra) - target < target - zeros)
+                zero_tile(best_extra);
+            break;
+        }
+    }
+
+    return nonzero;
+}
+
 }  // namespace
 
 double Trace::density() const {
@@ -381,76 +451,23 @@ Trace synth_trace(const LayerShape& shape, const SynthOptions& o, int64_t frac_b
                          "must be in [0, 15], got " + std::to_string(frac_bits));
     if (o.pattern == ZeroPattern::kBlock && o.block < 1)
         throw InputError("synth: block", "must be >= 1, got " + std::to_string(o.block));
+    if (!(o.weight_density >= 0.0 && o.weight_density <= 1.0))
+        throw InputError("synth: weight_density",
+                         "must be in [0, 1], got " + std::to_string(o.weight_density));
+    if (o.weight_pattern == ZeroPattern::kBlock && o.weight_block < 1)
+        throw InputError("synth: weight_block",
+                         "must be >= 1, got " + std::to_string(o.weight_block));
     Trace t;
     t.shape = shape;
     t.shape.finalize("synth: shape");
     t.frac_bits = frac_bits;
     const LayerShape& s = t.shape;
     const int64_t size = s.ifmap_elems();
-    const int64_t plane = s.H * s.W;
 
     // Which ifmap positions are non-zero.
-    std::vector<uint8_t> nonzero(static_cast<size_t>(size), 0);
     Rng mask_rng(mix_seed(o.seed ^ 0x6d61736bull));
-    // Selection sampling: picks exactly k of n items, each k-subset equally likely.
-    auto select = [&](int64_t n, int64_t k, auto&& mark) {
-        for (int64_t i = 0; i < n && k > 0; ++i)
-            if (static_cast<int64_t>(mask_rng.below(static_cast<uint64_t>(n - i))) < k) {
-                mark(i);
-                --k;
-            }
-    };
-    switch (o.pattern) {
-        case ZeroPattern::kUniform: {
-            const int64_t k = std::llround(o.density * static_cast<double>(size));
-            select(size, k, [&](int64_t i) { nonzero[i] = 1; });
-            break;
-        }
-        case ZeroPattern::kChannel: {
-            const int64_t planes = s.N * s.C;
-            const int64_t k = std::llround(o.density * static_cast<double>(planes));
-            select(planes, k,
-                   [&](int64_t i) { std::fill_n(nonzero.begin() + i * plane, plane, uint8_t{1}); });
-            break;
-        }
-        case ZeroPattern::kBlock: {
-            std::fill(nonzero.begin(), nonzero.end(), uint8_t{1});
-            const int64_t b = o.block;
-            const int64_t th = (s.H + b - 1) / b, tw = (s.W + b - 1) / b;
-            const int64_t tiles = s.N * s.C * th * tw;
-            auto tile_size = [&](int64_t tile) {
-                const int64_t bh = (tile % (th * tw)) / tw, bw = tile % tw;
-                return std::min(b, s.H - bh * b) * std::min(b, s.W - bw * b);
-            };
-            auto zero_tile = [&](int64_t tile) {
-                const int64_t pl = tile / (th * tw), bh = (tile % (th * tw)) / tw, bw = tile % tw;
-                for (int64_t y = bh * b; y < std::min(s.H, bh * b + b); ++y)
-                    for (int64_t x = bw * b; x < std::min(s.W, bw * b + b); ++x)
-                        nonzero[pl * plane + y * s.W + x] = 0;
-            };
-            const int64_t target = size - std::llround(o.density * static_cast<double>(size));
-            std::vector<int64_t> order(static_cast<size_t>(tiles));
-            for (int64_t i = 0; i < tiles; ++i) order[i] = i;
-            for (int64_t i = tiles - 1; i > 0; --i)
-                std::swap(order[i], order[mask_rng.below(static_cast<uint64_t>(i + 1))]);
-            // Greedy in random order: take a tile when it does not overshoot, so smaller edge
-            // tiles fill what full blocks cannot; then one overshooting tile if that is closer.
-            int64_t zeros = 0;
-            int64_t best_extra = -1;
-            for (int64_t tile : order) {
-                const int64_t ts = tile_size(tile);
-                if (zeros + ts <= target) {
-                    zero_tile(tile);
-                    zeros += ts;
-                } else if (best_extra < 0 || ts < tile_size(best_extra)) {
-                    best_extra = tile;
-                }
-            }
-            if (best_extra >= 0 && zeros + tile_size(best_extra) - target < target - zeros)
-                zero_tile(best_extra);
-            break;
-        }
-    }
+    const std::vector<uint8_t> nonzero =
+        nonzero_mask(s.N * s.C, s.H, s.W, o.density, o.pattern, o.block, mask_rng);
 
     // Non-zero activations are post-ReLU: positive, mostly small; min of two uniforms gives a
     // density falling linearly towards the top of (0, 4.0] in real units.
@@ -467,10 +484,32 @@ Trace synth_trace(const LayerShape& shape, const SynthOptions& o, int64_t frac_b
     const int64_t w_max = std::clamp<int64_t>((int64_t{1} << frac_bits) / 2, 1, 32767);
     Rng weight_rng(mix_seed(o.seed ^ 0x77656967ull));
     t.weight.resize(static_cast<size_t>(s.weight_elems()));
-    for (auto& w : t.weight) {
-        const int64_t a = static_cast<int64_t>(weight_rng.below(static_cast<uint64_t>(w_max + 1)));
-        const int64_t b = static_cast<int64_t>(weight_rng.below(static_cast<uint64_t>(w_max + 1)));
-        w = static_cast<int16_t>(a + b - w_max);
+    if (o.weight_density >= 1.0) {
+        for (auto& w : t.weight) {
+            const int64_t a =
+                static_cast<int64_t>(weight_rng.below(static_cast<uint64_t>(w_max + 1)));
+            const int64_t b =
+                static_cast<int64_t>(weight_rng.below(static_cast<uint64_t>(w_max + 1)));
+            w = static_cast<int16_t>(a + b - w_max);
+        }
+    } else {
+        // Sparse weights: the mask picks the non-zeros, each drawn from the same triangular
+        // law conditioned on being non-zero.
+        Rng wmask_rng(mix_seed(o.seed ^ 0x776d736bull));
+        const std::vector<uint8_t> keep =
+            nonzero_mask(s.M * s.c_per_group(), s.R, s.S, o.weight_density, o.weight_pattern,
+                         o.weight_block, wmask_rng);
+        for (size_t i = 0; i < t.weight.size(); ++i) {
+            int64_t w = 0;
+            while (keep[i] && w == 0) {
+                const int64_t a =
+                    static_cast<int64_t>(weight_rng.below(static_cast<uint64_t>(w_max + 1)));
+                const int64_t b =
+                    static_cast<int64_t>(weight_rng.below(static_cast<uint64_t>(w_max + 1)));
+                w = a + b - w_max;
+            }
+            t.weight[i] = static_cast<int16_t>(w);
+        }
     }
     t.ofmap_acc = reference_conv(s, t.ifmap, t.weight);
 
@@ -480,6 +519,13 @@ Trace synth_trace(const LayerShape& shape, const SynthOptions& o, int64_t frac_b
     t.extra["synth_seed"] = std::to_string(o.seed);
     t.extra["synth_density"] = density;
     if (o.pattern == ZeroPattern::kBlock) t.extra["synth_block"] = std::to_string(o.block);
+    if (o.weight_density < 1.0) {
+        std::snprintf(density, sizeof density, "%.6g", o.weight_density);
+        t.extra["synth_weight_density"] = density;
+        t.extra["synth_weight_pattern"] = to_string(o.weight_pattern);
+        if (o.weight_pattern == ZeroPattern::kBlock)
+            t.extra["synth_weight_block"] = std::to_string(o.weight_block);
+    }
     return t;
 }
 

@@ -53,11 +53,20 @@ struct SynthOptions {
     uint64_t seed = 1;
     ZeroPattern pattern = ZeroPattern::kUniform;
     int64_t block = 4;  ///< block edge for kBlock
+    /// Fraction of non-zero weights, in [0, 1]. 1 keeps the dense generator (its weights,
+    /// drawn triangular on [-0.5, 0.5], are zero by chance about once in 2^frac_bits / 2 + 1);
+    /// below 1 exactly that fraction is non-zero (uniform), placed by `weight_pattern` over
+    /// the weight tensor seen as [M * C/G kernels, R, S] (channel: whole R x S kernels zero;
+    /// block: weight_block-square blocks of a kernel zero), every kept weight non-zero.
+    double weight_density = 1.0;
+    ZeroPattern weight_pattern = ZeroPattern::kUniform;
+    int64_t weight_block = 2;  ///< block edge for a kBlock weight pattern
 };
 
 /// A synthetic layer trace: ifmap at the requested density (uniform: exactly
 /// round(density * size) non-zeros; structured patterns within one channel/block of it),
-/// random non-zero values and weights, ofmap_acc filled from reference_conv.
+/// random non-zero values and weights (at weight_density), ofmap_acc filled from
+/// reference_conv.
 Trace synth_trace(const LayerShape& s, const SynthOptions& o, int64_t frac_bits = 8);
 
 }  // namespace actsparse::core

@@ -36,6 +36,9 @@ void add_synth_command(CLI::App& trace_cmd) {
         uint64_t seed = 1;
         std::string pattern = "uniform";
         int64_t block = 4;
+        double weight_density = 1.0;
+        std::string weight_pattern = "uniform";
+        int64_t weight_block = 2;
         int64_t frac_bits = 8;
         std::string arch = "eyeriss-v1";
         std::string out;
@@ -61,6 +64,16 @@ void add_synth_command(CLI::App& trace_cmd) {
         ->capture_default_str();
     cmd->add_option("--block", o->block, "Block edge for --pattern block, in ifmap pixels")
         ->capture_default_str();
+    cmd->add_option("--weight-density", o->weight_density,
+                    "Fraction of non-zero weights, in [0, 1] (1: dense, the default)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    cmd->add_option("--weight-pattern", o->weight_pattern,
+                    "Weight zero pattern: uniform | channel (whole R x S kernels) | block")
+        ->capture_default_str();
+    cmd->add_option("--weight-block", o->weight_block,
+                    "Block edge for --weight-pattern block, in kernel taps")
+        ->capture_default_str();
     auto* frac = cmd->add_option("--frac-bits", o->frac_bits,
                                  "Fixed-point fraction bits (default: the --arch config's)");
     cmd->add_option("--arch", o->arch, "Architecture config: eyeriss-v1 or a YAML file")
@@ -74,6 +87,11 @@ void add_synth_command(CLI::App& trace_cmd) {
         so.block = o->block;
         if (so.pattern == core::ZeroPattern::kBlock && so.block < 1)
             throw core::InputError("--block", "must be >= 1");
+        so.weight_density = o->weight_density;
+        so.weight_pattern = core::parse_zero_pattern(o->weight_pattern, "--weight-pattern");
+        so.weight_block = o->weight_block;
+        if (so.weight_pattern == core::ZeroPattern::kBlock && so.weight_block < 1)
+            throw core::InputError("--weight-block", "must be >= 1");
         const core::ArchConfig arch = core::load_arch(o->arch);
         const int64_t frac_bits = frac->count() ? o->frac_bits : arch.frac_bits;
         if (frac_bits < 0 || frac_bits > 15)
@@ -106,10 +124,14 @@ void add_synth_command(CLI::App& trace_cmd) {
         if (layer_index >= 0) t.extra["layer_index"] = std::to_string(layer_index);
         core::write_trace(o->out, t);
         std::printf(
-            "wrote %s: %s, density %.4f (%lld of %zu ifmap values non-zero)\n", o->out.c_str(),
+            "wrote %s: %s, density %.4f (%lld of %zu ifmap values non-zero), weight density "
+            "%.4f (%lld of %zu)\n",
+            o->out.c_str(),
             network.empty() ? t.shape.to_spec().c_str()
                             : (network + " " + layer + " N=" + std::to_string(t.shape.N)).c_str(),
-            t.density(), static_cast<long long>(count_nonzero(t.ifmap)), t.ifmap.size());
+            t.density(), static_cast<long long>(count_nonzero(t.ifmap)), t.ifmap.size(),
+            t.weight.empty() ? 0.0 : static_cast<double>(count_nonzero(t.weight)) / t.weight.size(),
+            static_cast<long long>(count_nonzero(t.weight)), t.weight.size());
     });
 }
 
@@ -133,6 +155,10 @@ void add_info_command(CLI::App& trace_cmd) {
         const core::Trace t = core::decode_trace(bytes, o->file);
         const core::LayerShape& s = t.shape;
         const int64_t nz = count_nonzero(t.ifmap);
+        const int64_t wnz = count_nonzero(t.weight);
+        const double wdensity =
+            t.weight.empty() ? 0.0
+                             : static_cast<double>(wnz) / static_cast<double>(t.weight.size());
         std::string verified = "not checked";
         if (o->verify) {
             if (t.ofmap_acc.empty())
@@ -171,6 +197,9 @@ void add_info_command(CLI::App& trace_cmd) {
             j["density"] = t.density();
             j["ifmap_nonzeros"] = nz;
             j["ifmap_elems"] = t.ifmap.size();
+            j["weight_density"] = wdensity;
+            j["weight_nonzeros"] = wnz;
+            j["weight_elems"] = t.weight.size();
             j["macs"] = s.macs();
             j["tensors"] = nlohmann::json::array();
             for (const auto& e : h.tensors)
@@ -190,6 +219,8 @@ void add_info_command(CLI::App& trace_cmd) {
         std::printf("frac_bits: %lld\n", static_cast<long long>(t.frac_bits));
         std::printf("density:   %.4f (%lld of %zu ifmap values non-zero)\n", t.density(),
                     static_cast<long long>(nz), t.ifmap.size());
+        std::printf("weights:   density %.4f (%lld of %zu non-zero)\n", wdensity,
+                    static_cast<long long>(wnz), t.weight.size());
         std::printf("MACs:      %lld dense\n", static_cast<long long>(s.macs()));
         std::printf("ofmap_acc: %s\n", t.ofmap_acc.empty() ? "absent"
                                        : o->verify         ? verified.c_str()

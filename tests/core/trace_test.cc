@@ -550,5 +550,46 @@ TEST(Synth, RejectsBadOptions) {
     EXPECT_THROW(parse_zero_pattern("checker", "--pattern"), InputError);
 }
 
+// --weight-density: exactly that fraction of weights non-zero (uniform), read back from
+// the file; whole kernels for the channel pattern; 1 keeps the dense generator; the
+// ifmap does not change with the weight density.
+TEST(Synth, WeightDensityReadsBack) {
+    const LayerShape s = LayerShape::parse_spec("C=16,M=8,R=3,S=3,P=8,Q=8,pad=1");
+    SynthOptions dense;
+    dense.seed = 5;
+    const Trace d = synth_trace(s, dense, 4);
+    for (double wd : {0.0, 0.1, 0.5, 0.9}) {
+        SynthOptions o = dense;
+        o.weight_density = wd;
+        const std::string path = ::testing::TempDir() + "/wd.trace";
+        write_trace(path, synth_trace(s, o, 4));
+        const Trace t = read_trace(path);
+        const int64_t nz =
+            std::count_if(t.weight.begin(), t.weight.end(), [](int16_t v) { return v != 0; });
+        EXPECT_EQ(nz, std::llround(wd * s.weight_elems())) << wd;
+        EXPECT_EQ(t.ifmap, d.ifmap);
+        EXPECT_EQ(t.ofmap_acc, reference_conv(t.shape, t.ifmap, t.weight));
+        EXPECT_EQ(t.extra.count("synth_weight_density"), 1u);
+    }
+    SynthOptions one = dense;
+    one.weight_density = 1.0;
+    EXPECT_EQ(synth_trace(s, one, 4).weight, d.weight);
+    SynthOptions ch = dense;
+    ch.weight_density = 0.25;
+    ch.weight_pattern = ZeroPattern::kChannel;
+    const Trace c = synth_trace(s, ch, 4);
+    int64_t kept = 0;
+    for (int64_t k = 0; k < s.M * s.C; ++k) {
+        int64_t nz = 0;
+        for (int64_t i = 0; i < 9; ++i) nz += c.weight[k * 9 + i] != 0;
+        EXPECT_TRUE(nz == 0 || nz == 9) << k;
+        kept += nz == 9;
+    }
+    EXPECT_EQ(kept, std::llround(0.25 * s.M * s.C));
+    SynthOptions bad = dense;
+    bad.weight_density = 1.5;
+    EXPECT_THROW(synth_trace(s, bad), InputError);
+}
+
 }  // namespace
 }  // namespace actsparse::core
