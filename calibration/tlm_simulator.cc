@@ -50,7 +50,7 @@ SimContext tlm_context(const TlmSimulatorOptions& opts) {
             hw::to_string(opts.fidelity),
             tlm::to_string(opts.objective),
             opts.relu_out,
-            kTlmModelVersion,
+            opts.arch.type == core::ArrayType::kEyerissV2 ? kTlmV2ModelVersion : kTlmModelVersion,
             opts.mapping_density};
 }
 

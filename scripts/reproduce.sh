@@ -10,7 +10,8 @@
 # (0), IMAGES (4), SCALES ("1 0.3 0.1"), CALIB_ARGS (extra `calibrate` flags, e.g. a smaller
 # sweep), DATA (the dataset folder; default the trainer's), MAPPING_DENSITY (one mapping per
 # layer, planned for this density, in calibrate and evaluate; default: per point/image),
-# DATASET (fashion-mnist), THREADS (all cores). Every step resumes or is skipped when its
+# DATASET (fashion-mnist), THREADS (all cores), ARCH (eyeriss-v1; eyeriss-v2 or a YAML file:
+# calibrate and evaluate on that array). Every step resumes or is skipped when its
 # output exists, so an interrupted reproduction continues where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,7 @@ THREADS=${THREADS:-$(nproc)}
 CALIB_ARGS=${CALIB_ARGS:-}
 DATA=${DATA:-}
 MAPPING_DENSITY=${MAPPING_DENSITY:-}
+ARCH=${ARCH:-eyeriss-v1}
 MAP_ARGS=()
 [ -n "$MAPPING_DENSITY" ] && MAP_ARGS=(--mapping-density "$MAPPING_DENSITY")
 export OMP_WAIT_POLICY=passive
@@ -41,7 +43,7 @@ for mode in skip gate; do
     if [ ! -f "$OUT/calib-$mode.json" ]; then
         log "calibrate $NET ($mode)"
         # shellcheck disable=SC2086  # CALIB_ARGS is a list of flags
-        "$BIN" calibrate --net "$NET" --width "$WIDTH" --zero-mode "$mode" \
+        "$BIN" calibrate --net "$NET" --arch "$ARCH" --width "$WIDTH" --zero-mode "$mode" \
             --cache "$OUT/calib-cache" --out "$OUT/calib-$mode.json" --report "$OUT/calib-$mode" \
             "${MAP_ARGS[@]}" $CALIB_ARGS
     fi
@@ -98,6 +100,6 @@ for method in sparsity-targeting proposed-hoyer proposed-hybrid; do
 done
 
 log "evaluate ${RUNS[*]}"
-"$BIN" evaluate --runs "${RUNS[@]}" --zero-mode both --images "$IMAGES" "${MAP_ARGS[@]}" \
+"$BIN" evaluate --runs "${RUNS[@]}" --arch "$ARCH" --zero-mode both --images "$IMAGES" "${MAP_ARGS[@]}" \
     --calibration "$OUT/calib-skip.json" --calibration "$OUT/calib-gate.json" --out "$OUT/eval"
 log "done: $OUT/eval/results.md"

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "tlm/energy.h"
+#include "tlm/v2.h"
 
 namespace actsparse::tlm {
 
@@ -143,19 +144,26 @@ const char* to_string(Objective o) {
 }
 
 nlohmann::json to_json(const LayerMapping& m) {
+    if (m.v2) return {{"glb", to_json(m.glb)}, {"v2", hw::v2::to_json(*m.v2)}};
     return {{"glb", to_json(m.glb)}, {"array", hw::to_json(m.array)}};
 }
 
 LayerMapping layer_mapping_from_json(const nlohmann::json& j, const std::string& where) {
     if (!j.is_object()) throw core::InputError(where, "expected an object");
     for (auto it = j.begin(); it != j.end(); ++it)
-        if (it.key() != "glb" && it.key() != "array")
+        if (it.key() != "glb" && it.key() != "array" && it.key() != "v2")
             throw core::InputError(where + "." + it.key(), "unknown key");
     if (!j.contains("glb")) throw core::InputError(where + ".glb", "missing required key");
-    if (!j.contains("array")) throw core::InputError(where + ".array", "missing required key");
+    if (j.contains("array") && j.contains("v2"))
+        throw core::InputError(where + ".v2", "give either \"array\" (eyeriss-v1) or \"v2\"");
+    if (!j.contains("array") && !j.contains("v2"))
+        throw core::InputError(where + ".array", "missing required key");
     LayerMapping m;
     m.glb = tiling_from_json(j["glb"], where + ".glb");
-    m.array = hw::mapping_from_json(j["array"], where + ".array");
+    if (j.contains("v2"))
+        m.v2 = hw::v2::v2_mapping_from_json(j["v2"], where + ".v2");
+    else
+        m.array = hw::mapping_from_json(j["array"], where + ".array");
     return m;
 }
 
@@ -176,6 +184,14 @@ hw::Mapping chunk_array_mapping(const core::LayerShape& sub, const hw::Mapping& 
 
 std::optional<std::string> check_layer_mapping(const core::LayerShape& s, const LayerMapping& m,
                                                const core::ArchConfig& a) {
+    if (a.type == core::ArrayType::kEyerissV2) {
+        if (!m.v2) return "an eyeriss-v1 (row-stationary) mapping; eyeriss-v2 needs \"v2\"";
+        if (auto why = check_v2_tiling(s, m.glb, a)) return "glb: " + *why;
+        if (auto why = hw::v2::check_v2_mapping(chunk_shape(s, m.glb), *m.v2, a))
+            return "v2: " + *why;
+        return std::nullopt;
+    }
+    if (m.v2) return "an eyeriss-v2 mapping; eyeriss-v1 needs \"array\"";
     if (auto why = check_tiling(s, m.glb, a)) return "glb: " + *why;
     const core::LayerShape sub = chunk_shape(s, m.glb);
     if (auto why = hw::check_mapping(sub, m.array, a)) return "array: " + *why;
@@ -299,6 +315,7 @@ std::vector<int64_t> column_strips(int64_t Q) {
 
 MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, Objective obj,
                           double density, const std::string& layer) {
+    if (a.type == core::ArrayType::kEyerissV2) return find_v2_mapping(s, a, std::nullopt, layer);
     const std::string name =
         "layer " + (layer.empty() ? s.to_spec() : "'" + layer + "' (" + s.to_spec() + ")");
     MapperResult best;

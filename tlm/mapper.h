@@ -11,6 +11,7 @@
 #include "core/arch.h"
 #include "core/shape.h"
 #include "hw/array.h"
+#include "hw/v2/mapping_v2.h"
 #include "tlm/tiling.h"
 
 namespace actsparse::tlm {
@@ -20,10 +21,12 @@ Objective parse_objective(const std::string& text, const std::string& where);
 const char* to_string(Objective o);
 
 /// A whole-layer mapping: the GLB tiling and the array mapping used for every chunk
-/// (clamped to a chunk's own size where an edge chunk is smaller).
+/// (clamped to a chunk's own size where an edge chunk is smaller). An eyeriss-v2 mapping
+/// has `v2` set (and `array` unused): JSON {"glb": ..., "v2": ...} instead of "array".
 struct LayerMapping {
     GlbTiling glb;
     hw::Mapping array;
+    std::optional<hw::v2::V2Mapping> v2 = std::nullopt;
 };
 nlohmann::json to_json(const LayerMapping& m);
 LayerMapping layer_mapping_from_json(const nlohmann::json& j, const std::string& where);

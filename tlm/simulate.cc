@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/rlc.h"
 #include "tlm/accelerator.h"
+#include "tlm/v2.h"
 
 namespace actsparse::tlm {
 
@@ -227,6 +228,9 @@ std::vector<int16_t> write_back(const core::Trace& t, const std::vector<int64_t>
 }
 
 LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
+    if (opts.arch.type == core::ArrayType::kEyerissV2) return simulate_layer_v2(trace, opts);
+    if (opts.v2_array)
+        throw core::InputError("--mapping", "a v2 array mapping needs --arch eyeriss-v2");
     const auto host_start = std::chrono::steady_clock::now();
     const core::ArchConfig& arch = opts.arch;
     const core::LayerShape& s = trace.shape;
@@ -457,6 +461,9 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     const double slots = static_cast<double>(arch.array.rows * arch.array.cols) *
                          std::max<int64_t>(r.cycles_processing, 1);
     r.utilization = (r.accesses.mac_mac_performed + r.accesses.mac_mac_gated) / slots;
+    r.mac_split.gated_iact = r.accesses.mac_mac_gated;  // v1 gates and skips by the ifmap
+    r.mac_split.skipped_iact = r.accesses.mac_mac_skipped;
+    r.pass_count = static_cast<int64_t>(r.passes.size());
     r.host_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - host_start).count();
     return r;
@@ -476,12 +483,17 @@ nlohmann::json LayerResult::to_json() const {
     j["macs"] = {{"dense", dense_macs},
                  {"performed", accesses.mac_mac_performed},
                  {"gated", accesses.mac_mac_gated},
-                 {"skipped", accesses.mac_mac_skipped}};
+                 {"skipped", accesses.mac_mac_skipped},
+                 {"gated_iact", mac_split.gated_iact},
+                 {"gated_weight", mac_split.gated_weight},
+                 {"skipped_iact", mac_split.skipped_iact},
+                 {"skipped_weight", mac_split.skipped_weight}};
     j["energy_pj"] = energy.to_json();
     j["accesses"] = accesses.to_json();
     j["utilization"] = utilization;
-    j["passes"] = static_cast<int64_t>(passes.size());
+    j["passes"] = pass_count;
     j["host_seconds"] = host_seconds;
+    if (v2_stats) j["v2"] = v2_info;
     return j;
 }
 

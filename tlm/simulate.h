@@ -12,6 +12,7 @@
 #include "core/arch.h"
 #include "core/trace.h"
 #include "hw/array.h"
+#include "hw/v2/array_v2.h"
 #include "tlm/energy.h"
 #include "tlm/mapper.h"
 
@@ -21,6 +22,9 @@ struct SimOptions {
     core::ArchConfig arch;  ///< zero mode included
     hw::Fidelity fidelity = hw::Fidelity::kFast;
     std::optional<LayerMapping> mapping;  ///< nullopt: the mapper picks one
+    /// eyeriss-v2 only, with `mapping` unset: the mapper picks the GLB tiling and every
+    /// chunk runs this v2 array mapping (clamped to the chunk).
+    std::optional<hw::v2::V2Mapping> v2_array;
     Objective objective = Objective::kEnergy;
     /// Density the mapper plans for (< 0: the trace's measured density). Fixing it keeps one
     /// mapping across a density sweep.
@@ -58,8 +62,18 @@ struct LayerResult {
     Energy energy;
     double utilization = 0;  ///< performed+gated MAC slots / (PEs * processing cycles)
     double host_seconds = 0;
-    std::vector<int64_t> ofmap;  ///< exact accumulators [N, M, P, Q]
-    std::vector<hw::PassRecord> passes;
+    std::vector<int64_t> ofmap;          ///< exact accumulators [N, M, P, Q]
+    std::vector<hw::PassRecord> passes;  ///< eyeriss-v1 only
+    /// MAC slots that were not performed, by cause (report keys macs.gated_iact, ...):
+    /// gated/skipped because the iact is zero, or because the weight is (eyeriss-v2 only;
+    /// v1 looks at the ifmap alone). performed + all four = dense_macs.
+    struct MacSplit {
+        int64_t gated_iact = 0, gated_weight = 0, skipped_iact = 0, skipped_weight = 0;
+    } mac_split;
+    int64_t pass_count = 0;  ///< processing passes of the array (both types)
+    /// eyeriss-v2 only: the summed V2Stats and the v2 report block ("v2" in to_json).
+    std::optional<hw::v2::V2Stats> v2_stats;
+    nlohmann::json v2_info;
     nlohmann::json to_json() const;  ///< the report row (no ofmap)
 };
 

@@ -214,7 +214,7 @@ void add_calibrate_command(CLI::App& app) {
     auto* cmd = app.add_subcommand(
         "calibrate", "Fit the per-layer energy/cycle model of a network to the simulator");
     cmd->add_option("--net", o->net, "Built-in network (see `actsparse layers`)")->required();
-    cmd->add_option("--arch", o->arch, "eyeriss-v1 or an architecture YAML file")
+    cmd->add_option("--arch", o->arch, "eyeriss-v1, eyeriss-v2 or an architecture YAML file")
         ->capture_default_str();
     cmd->add_option("--zero-mode", o->zero_mode, "skip | gate (default: the arch's)");
     cmd->add_option("--densities", o->densities,

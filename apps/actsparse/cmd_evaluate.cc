@@ -30,7 +30,8 @@ void add_evaluate_command(CLI::App& app) {
     auto* cmd = app.add_subcommand(
         "evaluate", "Simulate trained runs' real traces; Table I and per-layer figures");
     cmd->add_option("--runs", o->runs, "Run folders (baseline and methods)")->required();
-    cmd->add_option("--arch", o->arch, "eyeriss-v1 or an architecture YAML")->capture_default_str();
+    cmd->add_option("--arch", o->arch, "eyeriss-v1, eyeriss-v2 or an architecture YAML")
+        ->capture_default_str();
     cmd->add_option("--zero-mode", o->zero_mode, "gate | skip | both")->capture_default_str();
     cmd->add_option("--images", o->images, "Test images per trace (export)")
         ->check(CLI::PositiveNumber)

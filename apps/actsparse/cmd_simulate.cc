@@ -25,6 +25,8 @@ struct SimulateOpts {
     double density = 0.5;
     uint64_t seed = 1;
     std::string pattern = "uniform";
+    double weight_density = 1.0;
+    std::string weight_pattern = "uniform";
     std::string mapping = "auto";
     std::string objective = "energy";
     double mapping_density = -1.0;
@@ -35,17 +37,25 @@ struct SimulateOpts {
     bool quiet = false;
 };
 
-tlm::LayerMapping read_mapping_file(const std::string& path) {
+// A mapping file: a layer mapping ({"glb", "array"} for eyeriss-v1, {"glb", "v2"} for
+// eyeriss-v2), a bare v2 array mapping ({"m0", ...}: the mapper picks the GLB tiling), or a
+// simulate report whose "mapping" is reused.
+void read_mapping_file(const std::string& path, tlm::SimOptions& so) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(core::read_file(path));
     } catch (const nlohmann::json::exception& e) {
         throw core::InputError(path, std::string("invalid JSON: ") + e.what());
     }
-    // Either a mapping, or a simulate report whose "mapping" is reused.
-    if (j.is_object() && j.contains("mapping"))
-        return tlm::layer_mapping_from_json(j["mapping"], path + ": mapping");
-    return tlm::layer_mapping_from_json(j, path);
+    std::string where = path;
+    if (j.is_object() && j.contains("mapping")) {
+        j = nlohmann::json(j["mapping"]);
+        where += ": mapping";
+    }
+    if (j.is_object() && j.contains("m0"))
+        so.v2_array = hw::v2::v2_mapping_from_json(j, where);
+    else
+        so.mapping = tlm::layer_mapping_from_json(j, where);
 }
 
 void check_output(const core::Trace& t, const tlm::LayerResult& r) {
@@ -68,7 +78,7 @@ void add_simulate_command(CLI::App& app) {
     auto o = std::make_shared<SimulateOpts>();
     auto* cmd = app.add_subcommand("simulate",
                                    "Run layer traces through the cycle-level accelerator model");
-    cmd->add_option("--arch", o->arch, "eyeriss-v1 or an architecture YAML file")
+    cmd->add_option("--arch", o->arch, "eyeriss-v1, eyeriss-v2 or an architecture YAML file")
         ->capture_default_str();
     cmd->add_option("--zero-mode", o->zero_mode, "none | gate | skip (default: the arch's)");
     cmd->add_option("--trace", o->trace, "A layer trace file");
@@ -82,7 +92,15 @@ void add_simulate_command(CLI::App& app) {
     cmd->add_option("--seed", o->seed, "Seed of synthetic traces")->capture_default_str();
     cmd->add_option("--pattern", o->pattern, "Zero pattern: uniform | channel | block")
         ->capture_default_str();
-    cmd->add_option("--mapping", o->mapping, "auto (the mapper) or a mapping/report JSON")
+    cmd->add_option("--weight-density", o->weight_density,
+                    "Weight density of synthetic traces (1: dense)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    cmd->add_option("--weight-pattern", o->weight_pattern,
+                    "Weight zero pattern: uniform | channel | block")
+        ->capture_default_str();
+    cmd->add_option("--mapping", o->mapping,
+                    "auto (the mapper), a mapping/report JSON, or a v2 array mapping JSON")
         ->capture_default_str();
     cmd->add_option("--objective", o->objective, "Mapper objective: energy | cycles | edp")
         ->capture_default_str();
@@ -109,7 +127,7 @@ void add_simulate_command(CLI::App& app) {
                                    "expected fast or cycle, got '" + o->fidelity + "'");
         so.objective = tlm::parse_objective(o->objective, "--objective");
         so.mapping_density = o->mapping_density;
-        if (o->mapping != "auto") so.mapping = read_mapping_file(o->mapping);
+        if (o->mapping != "auto") read_mapping_file(o->mapping, so);
         so.vcd_path = o->vcd;
         const int sources =
             !o->trace.empty() + !o->net.empty() + (o->net.empty() && !o->layer.empty());
@@ -120,6 +138,8 @@ void add_simulate_command(CLI::App& app) {
         synth.density = o->density;
         synth.seed = o->seed;
         synth.pattern = core::parse_zero_pattern(o->pattern, "--pattern");
+        synth.weight_density = o->weight_density;
+        synth.weight_pattern = core::parse_zero_pattern(o->weight_pattern, "--weight-pattern");
 
         std::vector<core::Trace> traces;
         std::vector<bool> first_layer;
@@ -149,7 +169,7 @@ void add_simulate_command(CLI::App& app) {
             traces.push_back(std::move(t));
             first_layer.push_back(false);
         }
-        if (so.mapping && traces.size() != 1)
+        if ((so.mapping || so.v2_array) && traces.size() != 1)
             throw core::InputError("--mapping", "a mapping file applies to one layer; add --layer");
         if (!o->ofmap.empty() && traces.size() != 1)
             throw core::InputError("--ofmap", "writes one layer's output; add --layer");
