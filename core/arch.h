@@ -34,9 +34,9 @@ struct PeParams {
     int64_t ifmap_spad_words = 12;
     int64_t filter_spad_words = 224;
     int64_t psum_spad_words = 24;
-    int64_t mac_pipeline_stages = 2;  ///< latency of the pipelined MAC
-    int64_t accum_bits = 32;          ///< width of the psum accumulator (wider than words)
-    int64_t fifo_depth_words = 4;     ///< depth of the ifmap and filter input FIFOs
+    int64_t mac_pipeline_stages = 2;     ///< latency of the pipelined MAC
+    int64_t accum_bits = 32;             ///< width of the psum accumulator (wider than words)
+    int64_t fifo_depth_words = 4;        ///< depth of the ifmap and filter input FIFOs
     int64_t psum_fifo_depth_words = 24;  ///< depth of the psum input and output FIFOs
 };
 

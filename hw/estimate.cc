@@ -206,7 +206,8 @@ class LayerModel {
                 // Units overlap: loads and psum traffic run under the MAC slots; a psum's
                 // entry is reused by the next column only after it left (pipeline hazard).
                 const double comp = p_max * qd * S * frac;
-                work += std::max(comp, p_max) + (comp > 0 ? std::max(0.0, stages + 1 - p_max) : 0.0);
+                work +=
+                    std::max(comp, p_max) + (comp > 0 ? std::max(0.0, stages + 1 - p_max) : 0.0);
             }
             const double load = rw.V > 0 ? qd * static_cast<double>(words) : 0.0;
             const double groups = gh * static_cast<double>(r_eff);
