@@ -89,24 +89,27 @@ std::vector<hw::Mapping> array_candidates(const core::LayerShape& s, const core:
     const int64_t fc = std::min(s.S, a.pe.ifmap_spad_words);
     std::set<int64_t> es;
     for (int64_t k = 1; k <= 16; ++k) es.insert(ceil_div(s.P, k));
-    for (int64_t q = 1; q <= std::min(s.c_per_group(), a.pe.ifmap_spad_words / fc); ++q)
-        for (int64_t p : ladder(std::min(s.m_per_group(), a.pe.psum_spad_words)))
-            for (int64_t e : es)
-                for (int64_t r : ladder(std::min<int64_t>(ceil_div(s.c_per_group(), q), 8)))
-                    for (int64_t t :
-                         ladder(std::min<int64_t>(s.G * ceil_div(s.m_per_group(), p), 16))) {
-                        hw::Mapping m;
-                        m.n = 1;
-                        m.p = p;
-                        m.q = q;
-                        m.e = e;
-                        m.r = r;
-                        m.t = t;
-                        m.filter_rows = fr;
-                        m.filter_cols = fc;
-                        ++considered;
-                        if (!hw::check_mapping(s, m, a)) out.push_back(m);
-                    }
+    // Images per pass (n): a pass keeps its filters in the spads for n images, which is how
+    // the chip runs AlexNet CONV3-5 (n = 4, JSSC 2017 Table III).
+    for (int64_t n : ladder(s.N))
+        for (int64_t q = 1; q <= std::min(s.c_per_group(), a.pe.ifmap_spad_words / fc); ++q)
+            for (int64_t p : ladder(std::min(s.m_per_group(), a.pe.psum_spad_words)))
+                for (int64_t e : es)
+                    for (int64_t r : ladder(std::min<int64_t>(ceil_div(s.c_per_group(), q), 8)))
+                        for (int64_t t :
+                             ladder(std::min<int64_t>(s.G * ceil_div(s.m_per_group(), p), 16))) {
+                            hw::Mapping m;
+                            m.n = n;
+                            m.p = p;
+                            m.q = q;
+                            m.e = e;
+                            m.r = r;
+                            m.t = t;
+                            m.filter_rows = fr;
+                            m.filter_cols = fc;
+                            ++considered;
+                            if (!hw::check_mapping(s, m, a)) out.push_back(m);
+                        }
     return out;
 }
 
