@@ -292,6 +292,36 @@ Network mobilenetv2(const std::string& name, const Dataset& d, int64_t classes, 
     return std::move(b).finish(classes);
 }
 
+// MobileNet (v1) of Howard et al. 2017, Table 1, at width multiplier 0.5 and 128x128 input,
+// the MobileNet of the Eyeriss v2 paper (JETCAS 2019: "MobileNet (with a width multiplier of
+// 0.5 and input size of 128x128)", "MobileNet (49.2M MACs)"). 3x3 stride-2 stem to 32 x 0.5
+// channels, 13 depthwise-separable blocks (3x3 depthwise + BN + ReLU, 1x1 pointwise + BN +
+// ReLU) to 64, 128, 128, 256, 256, 512 x 6, 1024, 1024 x 0.5 channels, global average pool,
+// fully connected 1000. NetOptions::width_mult scales on top of the built-in 0.5 (rounded to
+// the nearest integer). Names follow TensorFlow's Conv2d_0, Conv2d_k_depthwise/_pointwise as
+// conv0, convK.dw, convK.pw.
+Network mobilenetv1(const std::string& name, int64_t classes, double wm) {
+    const Width w{0.5 * wm};
+    struct Block {
+        int64_t c, s;
+    };
+    const Block blocks[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},  {512, 2}, {512, 1},
+                            {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1}};
+    Builder b(name, 3, 128, 128);
+    int x = b.conv_bn_relu("conv0", Builder::kImage, w(32), 3, 2, 1);
+    int k = 1;
+    for (const Block& blk : blocks) {
+        const std::string p = "conv" + std::to_string(k++);
+        const int64_t in_ch = b.channels(x);
+        const int dw = b.conv(p + ".dw", x, in_ch, 3, blk.s, 1, in_ch);
+        x = b.relu(p + ".dw.relu", b.batch_norm(p + ".dw.bn", dw));
+        x = b.conv_bn_relu(p + ".pw", x, w(blk.c), 1);
+    }
+    x = b.global_avg_pool("avgpool", x);
+    x = b.linear("fc", x, classes);
+    return std::move(b).finish(classes);
+}
+
 // SqueezeNet with simple bypass as in weiaicunzai/pytorch-cifar100 models/squeezenet.py:
 // v1.1-style 3x3 stem, Fire modules whose convs keep PyTorch's default bias before BN.
 Network squeezenet(const std::string& name, const Dataset& d, int64_t classes, double wm) {
@@ -491,6 +521,7 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
         {"squeezenet-fmnist", on(squeezenet, kFashionMnist)},
         {"inceptionv3-cifar", on(inceptionv3, kCifar)},
         {"inceptionv3-fmnist", on(inceptionv3, kFashionMnist)},
+        {"mobilenetv1-0.5-128", imagenet(mobilenetv1)},
         {"alexnet", imagenet(alexnet)},
         {"vgg16", imagenet(vgg16)},
     };

@@ -13,9 +13,15 @@
 namespace actsparse::core {
 namespace {
 
-const std::vector<std::string> kAllNets = {
-    "mobilenetv2-cifar", "mobilenetv2-fmnist", "squeezenet-cifar", "squeezenet-fmnist",
-    "inceptionv3-cifar", "inceptionv3-fmnist", "alexnet",          "vgg16"};
+const std::vector<std::string> kAllNets = {"mobilenetv2-cifar",
+                                           "mobilenetv2-fmnist",
+                                           "squeezenet-cifar",
+                                           "squeezenet-fmnist",
+                                           "inceptionv3-cifar",
+                                           "inceptionv3-fmnist",
+                                           "mobilenetv1-0.5-128",
+                                           "alexnet",
+                                           "vgg16"};
 
 /// PyTorch's pooling output size, written out independently of the builder.
 int64_t pool_out(int64_t size, const Op& op) {
@@ -126,7 +132,7 @@ void expect_shape_consistent(const Network& net) {
     EXPECT_EQ(net.ops.back().numel(), net.num_classes);
 }
 
-TEST(Network, NamesAreTheEightBuiltins) { EXPECT_EQ(builtin_network_names(), kAllNets); }
+TEST(Network, NamesAreTheNineBuiltins) { EXPECT_EQ(builtin_network_names(), kAllNets); }
 
 TEST(Network, EveryGraphIsShapeConsistent) {
     for (const auto& name : kAllNets) {
@@ -189,6 +195,7 @@ TEST(Network, ConvLayerCounts) {
     //   the stem see ReLU outputs (through pools, concats and the bypass adds) = 25.
     // Inception-V3: stem 5 + 3 A x 7 + B 4 + 4 C x 10 + D 6 + 2 E x 9 = 94; all but the first
     //   stem conv see ReLU outputs (through concats, max- and avg-pools) = 93.
+    // MobileNet-0.5-128: stem + 13 x (dw, pw) = 27; all but the stem see ReLU outputs = 26.
     // AlexNet 5 convs, VGG-16 13; all but the first see ReLU (through LRN/max-pool).
     const Expect table[] = {
         {"mobilenetv2-cifar", 52, 34},
@@ -197,6 +204,7 @@ TEST(Network, ConvLayerCounts) {
         {"squeezenet-fmnist", 26, 25},
         {"inceptionv3-cifar", 94, 93},
         {"inceptionv3-fmnist", 94, 93},
+        {"mobilenetv1-0.5-128", 27, 26},
         {"alexnet", 5, 4},
         {"vgg16", 13, 12},
     };
@@ -229,6 +237,42 @@ TEST(Network, AlexNetMacsMatchEyeriss) {
     EXPECT_NEAR(static_cast<double>(net.conv_macs()), 666e6, 6.66e6);
     EXPECT_EQ(net.conv_macs(4), 4 * net.conv_macs(1));
     EXPECT_EQ(net.ops.back().channels, 1000);
+}
+
+TEST(Network, MobileNetV1HalfWidth128MatchesEyerissV2) {
+    // Howard et al. 2017 Table 1 at width 0.5, 128x128: the Eyeriss v2 paper's "MobileNet
+    // (49.2M MACs)" is the 27 convs (48,648,192) plus the 512 x 1000 FC layer (512,000).
+    const Network net = builtin_network("mobilenetv1-0.5-128");
+    const auto layers = net.conv_layers();
+    ASSERT_EQ(layers.size(), 27u);
+    EXPECT_EQ(net.conv_macs(), 48648192LL);
+    EXPECT_EQ(net.conv_macs() + 512 * 1000, 49160192LL);
+    EXPECT_EQ(net.input().height, 128);
+    EXPECT_EQ(layers[0].name, "conv0");
+    EXPECT_EQ(layers[0].shape.M, 16);
+    EXPECT_EQ(layers[0].shape.P, 64);
+    EXPECT_EQ(layers[0].shape.Hstride, 2);
+    for (size_t i = 1; i < layers.size(); ++i) {
+        const LayerShape& s = layers[i].shape;
+        SCOPED_TRACE(layers[i].name);
+        if (i % 2 == 1) {
+            EXPECT_EQ(s.G, s.C);  // depthwise 3x3
+            EXPECT_EQ(s.M, s.C);
+            EXPECT_EQ(s.R, 3);
+            EXPECT_EQ(s.Hpad, 1);
+        } else {
+            EXPECT_EQ(s.G, 1);  // pointwise
+            EXPECT_EQ(s.R, 1);
+            EXPECT_EQ(s.S, 1);
+        }
+    }
+    EXPECT_EQ(layers.back().name, "conv13.pw");
+    EXPECT_EQ(layers.back().shape.M, 512);
+    EXPECT_EQ(layers.back().shape.P, 4);
+    EXPECT_EQ(net.ops.back().channels, 1000);
+    NetOptions half;
+    half.width_mult = 0.5;  // on top of the built-in 0.5
+    EXPECT_EQ(builtin_network("mobilenetv1-0.5-128", half).conv_layers().back().shape.M, 256);
 }
 
 TEST(Network, Vgg16Macs) {
