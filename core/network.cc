@@ -521,7 +521,7 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
         {"squeezenet-fmnist", on(squeezenet, kFashionMnist)},
         {"inceptionv3-cifar", on(inceptionv3, kCifar)},
         {"inceptionv3-fmnist", on(inceptionv3, kFashionMnist)},
-        {"mobilenetv1-0.5-128", imagenet(mobilenetv1)},
+        {"mobilenetv1-050-128", imagenet(mobilenetv1)},
         {"alexnet", imagenet(alexnet)},
         {"vgg16", imagenet(vgg16)},
     };

@@ -25,7 +25,7 @@ ACT_DENSITIES=${ACT_DENSITIES:-"1.0 0.5 0.35"}
 WEIGHT_DENSITIES=${WEIGHT_DENSITIES:-"1.0 0.5 0.3"}
 SEED=${SEED:-1}
 REF=validation/eyeriss-v2-jetcas19.yaml
-MB=mobilenetv1-0.5-128
+MB=mobilenetv1-050-128
 AX_LAYERS="conv1 conv2 conv3 conv4 conv5"
 AX_JSSC17="0.9999 0.613 0.275 0.207 0.224"  # 1 - Table V zeros / 100 ([JSSC17])
 # The FC layers, run as convs with a 1 x 1 output (the paper's figures include them; the

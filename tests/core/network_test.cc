@@ -19,7 +19,7 @@ const std::vector<std::string> kAllNets = {"mobilenetv2-cifar",
                                            "squeezenet-fmnist",
                                            "inceptionv3-cifar",
                                            "inceptionv3-fmnist",
-                                           "mobilenetv1-0.5-128",
+                                           "mobilenetv1-050-128",
                                            "alexnet",
                                            "vgg16"};
 
@@ -204,7 +204,7 @@ TEST(Network, ConvLayerCounts) {
         {"squeezenet-fmnist", 26, 25},
         {"inceptionv3-cifar", 94, 93},
         {"inceptionv3-fmnist", 94, 93},
-        {"mobilenetv1-0.5-128", 27, 26},
+        {"mobilenetv1-050-128", 27, 26},
         {"alexnet", 5, 4},
         {"vgg16", 13, 12},
     };
@@ -242,7 +242,7 @@ TEST(Network, AlexNetMacsMatchEyeriss) {
 TEST(Network, MobileNetV1HalfWidth128MatchesEyerissV2) {
     // Howard et al. 2017 Table 1 at width 0.5, 128x128: the Eyeriss v2 paper's "MobileNet
     // (49.2M MACs)" is the 27 convs (48,648,192) plus the 512 x 1000 FC layer (512,000).
-    const Network net = builtin_network("mobilenetv1-0.5-128");
+    const Network net = builtin_network("mobilenetv1-050-128");
     const auto layers = net.conv_layers();
     ASSERT_EQ(layers.size(), 27u);
     EXPECT_EQ(net.conv_macs(), 48648192LL);
@@ -272,7 +272,7 @@ TEST(Network, MobileNetV1HalfWidth128MatchesEyerissV2) {
     EXPECT_EQ(net.ops.back().channels, 1000);
     NetOptions half;
     half.width_mult = 0.5;  // on top of the built-in 0.5
-    EXPECT_EQ(builtin_network("mobilenetv1-0.5-128", half).conv_layers().back().shape.M, 256);
+    EXPECT_EQ(builtin_network("mobilenetv1-050-128", half).conv_layers().back().shape.M, 256);
 }
 
 TEST(Network, Vgg16Macs) {
