@@ -123,7 +123,8 @@ struct Network {
 };
 
 /// Names: mobilenetv2|squeezenet|inceptionv3 + "-cifar" (32x32x3) or "-fmnist" (28x28x1),
-/// alexnet (227x227x3 ImageNet), vgg16 (224x224x3 ImageNet). Throws InputError("--net", ...)
+/// alexnet (227x227x3 ImageNet), vgg16 (224x224x3 ImageNet), mobilenetv1-050-128 (MobileNet v1
+/// at width 0.5, 128x128x3 ImageNet: the Eyeriss v2 paper's). Throws InputError("--net", ...)
 /// on unknown names and InputError("width_mult"/"num_classes", ...) on bad options.
 Network builtin_network(const std::string& name, const NetOptions& opts = {});
 std::vector<std::string> builtin_network_names();
