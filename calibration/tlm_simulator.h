@@ -14,10 +14,10 @@ namespace actsparse::calibration {
 
 /// Version of the simulator's numbers in cache keys: bump it when a change to hw/ or tlm/
 /// alters simulated energy or cycles, so stale cache entries stop matching.
-inline constexpr const char* kTlmModelVersion = "tlm-6";
+inline constexpr const char* kTlmModelVersion = "tlm-7";
 /// The same for eyeriss-v2 configs (hw/v2 through tlm/simulate_v2.cc), versioned apart so a
 /// v2-only change leaves the v1 cache valid.
-inline constexpr const char* kTlmV2ModelVersion = "tlm-v2-1";
+inline constexpr const char* kTlmV2ModelVersion = "tlm-v2-2";
 
 struct TlmSimulatorOptions {
     core::ArchConfig arch;  ///< zero mode included

@@ -34,7 +34,8 @@ TimingResult AcceleratorTop::run(const core::ArchConfig& arch, const LayerPlan& 
     clock_ = sc_core::sc_time(1000.0 / arch.clock_mhz, sc_core::SC_NS);
     quantum_ = 1000 * clock_;
     loaded_ = computed_ = written_ = 0;
-    compute_started_ = prefetched_ = 0;
+    started_chunk_ = started_pass_ = fetched_chunk_ = fetched_pass_ = 0;
+    any_started_ = false;
     stall_cycles_ = 0;
     running_engines_ = 4;
     const int64_t dram_busy_before = dram.stats().busy_cycles;
@@ -111,11 +112,19 @@ void AcceleratorTop::prefetch_engine() {
         wait(start_);
         sc_core::sc_time local = sc_core::SC_ZERO_TIME;
         for (size_t k = 0; k < plan_->chunks.size(); ++k) {
-            while (compute_started_ <= k) wait(started_ev_);
-            for (const Span& s : plan_->chunks[k].filter_stream) transfer(s, false, local);
-            sync(local);
-            ++prefetched_;
-            prefetched_ev_.notify(sc_core::SC_ZERO_TIME);
+            const ChunkPlan& c = plan_->chunks[k];
+            for (size_t i = 1; i < c.pass_filters.size(); ++i) {
+                // The filter part holds one pass: pass i's filters go in once pass i - 1
+                // has started (and taken its own filters into the spads).
+                while (!any_started_ || started_chunk_ < k ||
+                       (started_chunk_ == k && started_pass_ + 1 < i))
+                    wait(started_ev_);
+                for (const Span& s : c.pass_filters[i]) transfer(s, false, local);
+                sync(local);
+                fetched_chunk_ = k;
+                fetched_pass_ = i;
+                prefetched_ev_.notify(sc_core::SC_ZERO_TIME);
+            }
         }
         if (--running_engines_ == 0) sc_core::sc_pause();
     }
@@ -125,19 +134,31 @@ void AcceleratorTop::compute_engine() {
     while (true) {
         wait(start_);
         for (size_t k = 0; k < plan_->chunks.size(); ++k) {
+            const ChunkPlan& c = plan_->chunks[k];
             const sc_core::sc_time idle_from = sc_core::sc_time_stamp();
             while (loaded_ <= k) wait(loaded_ev_);
             if (k > 0)
                 stall_cycles_ +=
                     static_cast<int64_t>((sc_core::sc_time_stamp() - idle_from) / clock_ + 0.5);
-            ++compute_started_;
-            started_ev_.notify(sc_core::SC_ZERO_TIME);
-            wait(plan_->chunks[k].compute_cycles * clock_);
-            // Streamed filters: the chunk's last pass cannot end before its filters arrived.
-            const sc_core::sc_time wait_from = sc_core::sc_time_stamp();
-            while (prefetched_ <= k) wait(prefetched_ev_);
-            stall_cycles_ +=
-                static_cast<int64_t>((sc_core::sc_time_stamp() - wait_from) / clock_ + 0.5);
+            if (c.pass_cycles.empty()) {
+                wait(c.compute_cycles * clock_);
+            } else {
+                for (size_t i = 0; i < c.pass_cycles.size(); ++i) {
+                    // A pass with new streamed filters waits until they are in the GLB.
+                    if (i > 0 && !c.pass_filters[i].empty()) {
+                        const sc_core::sc_time wait_from = sc_core::sc_time_stamp();
+                        while (fetched_chunk_ < k || (fetched_chunk_ == k && fetched_pass_ < i))
+                            wait(prefetched_ev_);
+                        stall_cycles_ += static_cast<int64_t>(
+                            (sc_core::sc_time_stamp() - wait_from) / clock_ + 0.5);
+                    }
+                    started_chunk_ = k;
+                    started_pass_ = i;
+                    any_started_ = true;
+                    started_ev_.notify(sc_core::SC_ZERO_TIME);
+                    wait(c.pass_cycles[i] * clock_);
+                }
+            }
             ++computed_;
             computed_ev_.notify(sc_core::SC_ZERO_TIME);
         }

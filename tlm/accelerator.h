@@ -30,9 +30,13 @@ struct Span {
 struct ChunkPlan {
     std::vector<Span> ifmap_loads;  ///< empty when the previous chunk's ifmap is reused
     std::vector<Span> filter_loads;
-    /// Streamed filters of the chunk's later passes: read while the chunk computes (each
-    /// pass's filters preloaded during the pass before); the chunk ends when they are in.
-    std::vector<Span> filter_stream;
+    /// Streamed filters (the chunk's filter block does not fit the filter part): per pass
+    /// of the chunk, its array cycles and the filters it needs that the pass before did
+    /// not (empty: the same filters; pass 0's are in filter_loads). Pass i + 1's filters
+    /// are read into the filter part once pass i has started (its own filters are then in
+    /// the PE spads), and pass i + 1 cannot start before they are in. Empty when resident.
+    std::vector<int64_t> pass_cycles;
+    std::vector<std::vector<Span>> pass_filters;
     int64_t compute_cycles = 0;      ///< core cycles the array is busy (from hw/)
     std::vector<Span> ofmap_stores;  ///< after this chunk, when its block's ofmap is final
 };
@@ -85,7 +89,10 @@ class AcceleratorTop : public sc_core::sc_module {
     sc_core::sc_time clock_;
     sc_core::sc_time quantum_;
     size_t loaded_ = 0, computed_ = 0, written_ = 0;
-    size_t compute_started_ = 0, prefetched_ = 0;  ///< chunks started / streams done
+    /// Streamed filters: the pass the compute engine started last (chunk, pass), and the
+    /// last pass whose filters the prefetch engine has read (chunk, pass).
+    size_t started_chunk_ = 0, started_pass_ = 0, fetched_chunk_ = 0, fetched_pass_ = 0;
+    bool any_started_ = false;
     int64_t stall_cycles_ = 0;
     sc_core::sc_event start_, loaded_ev_, computed_ev_, started_ev_, prefetched_ev_;
     int running_engines_ = 0;

@@ -137,42 +137,56 @@ bool stream_matches(const uint8_t* stream, uint64_t bytes, const int16_t* expect
 }
 
 // The DRAM filter spans (filters are stored raw as [M][C/G][R][S], from byte 0) of each pass
-// of a chunk whose filters are streamed, one list per pass that needs filters other than the
-// previous pass's; `words` gets their total. Contiguous rows are merged into one span.
+// of a chunk whose filters are streamed: one list per pass, empty when the pass uses the
+// previous pass's filters (they are still in the GLB's filter part). `expect` gets, per pass,
+// the same values read from the chunk's own weight copy (`sub_weight`, [M_sub][C_sub][R][S],
+// cut out by extract_chunk), so the bytes the DMA delivers can be checked against it; `words`
+// gets the total. Contiguous rows are merged into one span.
 std::vector<std::vector<Span>> streamed_filter_spans(const core::LayerShape& s, const Chunk& c,
                                                      const core::LayerShape& sub,
+                                                     const std::vector<int16_t>& sub_weight,
                                                      const hw::Mapping& am,
                                                      const std::vector<hw::PassRecord>& passes,
+                                                     std::vector<std::vector<int16_t>>& expect,
                                                      int64_t& words) {
     std::vector<std::vector<Span>> out;
     const int64_t cpg = s.c_per_group(), mpg = s.m_per_group(), msub = c.m1 - c.m0;
+    const int64_t csub = sub.c_per_group();
     int64_t prev[4] = {-1, -1, -1, -1};
     for (const hw::PassRecord& pr : passes) {
         const hw::PassTile& tl = pr.tile;
-        const int64_t key[4] = {tl.filter_block, tl.frow_block, tl.fcol_block, tl.channel_block};
-        if (std::equal(key, key + 4, prev)) continue;  // the same filters stay in the spads
-        std::copy(key, key + 4, prev);
         std::vector<Span> spans;
-        for (int64_t ti = tl.tile_first; ti < tl.tile_first + tl.tile_count; ++ti) {
-            const hw::FilterTile ft = hw::filter_tile(sub, am, ti);
-            for (int64_t f = ft.first; f < ft.first + ft.count; ++f) {
-                const int64_t m = (c.g0 + f / msub) * mpg + c.m0 + f % msub;
-                for (int64_t ch = tl.chan_first; ch < tl.chan_first + tl.chan_count; ++ch)
-                    for (int64_t row = tl.frow_first; row < tl.frow_first + tl.frow_count; ++row) {
-                        const uint64_t addr =
-                            static_cast<uint64_t>(((m * cpg + c.c0 + ch) * s.R + row) * s.S +
-                                                  tl.fcol_first) *
-                            2;
-                        const uint64_t bytes = static_cast<uint64_t>(tl.fcol_count) * 2;
-                        words += tl.fcol_count;
-                        if (!spans.empty() && spans.back().addr + spans.back().bytes == addr)
-                            spans.back().bytes += bytes;
-                        else
-                            spans.push_back({addr, bytes, nullptr});
-                    }
+        std::vector<int16_t> values;
+        const int64_t key[4] = {tl.filter_block, tl.frow_block, tl.fcol_block, tl.channel_block};
+        if (!std::equal(key, key + 4, prev)) {
+            std::copy(key, key + 4, prev);
+            for (int64_t ti = tl.tile_first; ti < tl.tile_first + tl.tile_count; ++ti) {
+                const hw::FilterTile ft = hw::filter_tile(sub, am, ti);
+                for (int64_t f = ft.first; f < ft.first + ft.count; ++f) {
+                    const int64_t m = (c.g0 + f / msub) * mpg + c.m0 + f % msub;
+                    for (int64_t ch = tl.chan_first; ch < tl.chan_first + tl.chan_count; ++ch)
+                        for (int64_t row = tl.frow_first; row < tl.frow_first + tl.frow_count;
+                             ++row) {
+                            const uint64_t addr =
+                                static_cast<uint64_t>(((m * cpg + c.c0 + ch) * s.R + row) * s.S +
+                                                      tl.fcol_first) *
+                                2;
+                            const uint64_t bytes = static_cast<uint64_t>(tl.fcol_count) * 2;
+                            words += tl.fcol_count;
+                            if (!spans.empty() && spans.back().addr + spans.back().bytes == addr)
+                                spans.back().bytes += bytes;
+                            else
+                                spans.push_back({addr, bytes, nullptr});
+                            for (int64_t col = tl.fcol_first; col < tl.fcol_first + tl.fcol_count;
+                                 ++col)
+                                values.push_back(sub_weight[static_cast<size_t>(
+                                    ((f * csub + ch) * sub.R + row) * sub.S + col)]);
+                        }
+                }
             }
         }
         out.push_back(std::move(spans));
+        expect.push_back(std::move(values));
     }
     return out;
 }
@@ -267,6 +281,8 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     // Streamed filters (the chunk's block does not fit the filter part): per pass whose
     // filters differ from the previous pass's, the spans of DRAM filter rows it reads.
     std::vector<std::vector<std::vector<Span>>> pass_filter_spans(chunks.size());
+    std::vector<std::vector<std::vector<int16_t>>> pass_filter_values(chunks.size());
+    std::vector<std::vector<int64_t>> pass_cycles(chunks.size());
     std::vector<int64_t> streamed_words(chunks.size(), 0);
     hw::RunOptions run_opts;
     run_opts.fidelity = opts.fidelity;
@@ -279,9 +295,18 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
         accumulate_chunk(s, chunks[k], ar.ofmap, r.ofmap);
         add_array_counts(ar.stats, r.accesses);
         chunk_cycles[k] = array_cycles(ar);
-        if (!fp.filters_resident)
+        if (!fp.filters_resident) {
             pass_filter_spans[k] =
-                streamed_filter_spans(s, chunks[k], sub.shape, am, ar.passes, streamed_words[k]);
+                streamed_filter_spans(s, chunks[k], sub.shape, sub.weight, am, ar.passes,
+                                      pass_filter_values[k], streamed_words[k]);
+            int64_t sum = 0;
+            for (const hw::PassRecord& pr : ar.passes) {
+                pass_cycles[k].push_back(pr.cycles);
+                sum += pr.cycles;
+            }
+            if (sum != chunk_cycles[k])
+                core::model_bug("tlm.simulate", "pass cycles do not add up to the chunk's");
+        }
         r.passes.insert(r.passes.end(), ar.passes.begin(), ar.passes.end());
         run_opts.vcd_path.clear();  // the VCD shows the first chunk
     }
@@ -367,7 +392,7 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
                     }
         }
         if (!fp.filters_resident) {
-            // Streamed: the first pass's filters before the chunk starts, each later one
+            // Streamed: the first pass's filters before the chunk starts, each later pass's
             // while the pass before it runs (the GLB "preloads the filters used by the next
             // processing pass", JSSC 2017 IV-A).
             size_t total = 0;
@@ -375,12 +400,14 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
                 for (const Span& sp : pass) total += sp.bytes;
             glb_filters[k].resize(total);
             size_t fo = 0;
+            cp.pass_cycles = pass_cycles[k];
+            cp.pass_filters.resize(pass_filter_spans[k].size());
             for (size_t pi = 0; pi < pass_filter_spans[k].size(); ++pi)
                 for (Span sp : pass_filter_spans[k][pi]) {
                     sp.addr += filter_base;
                     sp.glb = glb_filters[k].data() + fo;
                     fo += sp.bytes;
-                    (pi == 0 ? cp.filter_loads : cp.filter_stream).push_back(sp);
+                    (pi == 0 ? cp.filter_loads : cp.pass_filters[pi]).push_back(sp);
                 }
             r.accesses.glb_filter_writes += streamed_words[k];
         } else if (k == 0 || !c.same_filters(chunks[k - 1])) {
@@ -436,11 +463,20 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
                                                std::to_string(sr.plane) +
                                                " arrived corrupted in the GLB");
         }
-    for (size_t k = 0; k < chunks.size(); ++k)
-        for (const auto* spans : {&plan.chunks[k].filter_loads, &plan.chunks[k].filter_stream})
-            for (const Span& f : *spans)
-                if (std::memcmp(f.glb, top.dram.data(f.addr), f.bytes) != 0)
-                    core::model_bug("tlm.dma", "filter chunk arrived corrupted in the GLB");
+    for (size_t k = 0; k < chunks.size(); ++k) {
+        for (const Span& f : plan.chunks[k].filter_loads)
+            if (std::memcmp(f.glb, top.dram.data(f.addr), f.bytes) != 0)
+                core::model_bug("tlm.dma", "filter chunk arrived corrupted in the GLB");
+        // Streamed filters: what the DMA put in the filter part, pass by pass, must be the
+        // weights the pass uses (from the chunk's own weight copy, another code path).
+        if (pass_filter_values[k].empty()) continue;
+        const uint8_t* got = glb_filters[k].data();
+        for (const auto& values : pass_filter_values[k]) {
+            if (std::memcmp(got, values.data(), values.size() * 2) != 0)
+                core::model_bug("tlm.dma", "a pass's streamed filters are not its weights");
+            got += values.size() * 2;
+        }
+    }
     if (std::memcmp(top.dram.data(ofmap_base), out.data.data(), out.total) != 0)
         core::model_bug("tlm.dma", "ofmap in DRAM differs from the GLB's");
 

@@ -385,7 +385,8 @@ LayerResult simulate_layer_v2(const core::Trace& trace, const SimOptions& opts) 
     r.ofmap.assign(static_cast<size_t>(s.ofmap_elems()), 0);
     hw::v2::V2Stats st;
     std::vector<int64_t> chunk_cycles(chunks.size());
-    std::vector<std::vector<uint64_t>> pass_weight_bytes(chunks.size());  // passes with weights
+    std::vector<std::vector<uint64_t>> pass_weight_bytes(chunks.size());  // per pass (0: none)
+    std::vector<std::vector<int64_t>> pass_cycles(chunks.size());
     const int64_t ib = v2_item_bits(arch);
     const bool skip = arch.zero_mode == core::ZeroMode::kSkip;
     const int64_t wab = skip ? arch.v2.csc.weight_addr_bits : 0;
@@ -404,7 +405,8 @@ LayerResult simulate_layer_v2(const core::Trace& trace, const SimOptions& opts) 
         for (const hw::v2::V2PassRecord& p : res.passes) {
             const int64_t bits =
                 p.stats.weight_offchip_items * ib + p.stats.weight_offchip_addrs * wab;
-            if (bits > 0) pass_weight_bytes[k].push_back(static_cast<uint64_t>(ceil_div(bits, 8)));
+            pass_weight_bytes[k].push_back(static_cast<uint64_t>(ceil_div(bits, 8)));
+            pass_cycles[k].push_back(p.cycles);
             if (p.last_contribution && is_last_c(s, chunks[k]))
                 final_psum_writes += p.stats.psum_glb_writes;
         }
@@ -501,9 +503,16 @@ LayerResult simulate_layer_v2(const core::Trace& trace, const SimOptions& opts) 
         for (uint64_t b : pass_weight_bytes[k]) total += b;
         glb_weights[k].resize(total);
         uint64_t fo = 0;
+        int64_t sum = 0;
+        for (int64_t c : pass_cycles[k]) sum += c;
+        if (sum != chunk_cycles[k])
+            core::model_bug("tlm.simulate_v2", "pass cycles do not add up to the chunk's");
+        cp.pass_cycles = pass_cycles[k];
+        cp.pass_filters.resize(pass_weight_bytes[k].size());
         for (size_t pi = 0; pi < pass_weight_bytes[k].size(); ++pi) {
             const uint64_t b = pass_weight_bytes[k][pi];
-            (pi == 0 ? cp.filter_loads : cp.filter_stream)
+            if (b == 0) continue;
+            (pi == 0 ? cp.filter_loads : cp.pass_filters[pi])
                 .push_back({filter_base + woff, b, glb_weights[k].data() + fo});
             woff += align_up(b);
             fo += b;

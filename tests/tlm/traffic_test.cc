@@ -201,6 +201,26 @@ TEST(Traffic, StreamedFiltersAreReadOncePerPass) {
         EXPECT_EQ(estimate(t.shape, *o.mapping, o.arch, 0.5).dram_filter_words, want);
         EXPECT_EQ(r.ofmap, t.ofmap_acc);
     }
+    // Grouped, several filter and group chunks (g0, m0 > 0): G = 2, C = 4, M = 8, 2x2;
+    // chunks of one group x 2 filters x both channels (16 words > the 8-word filter part),
+    // passes of one filter x one channel (4 words, one 8-byte bus word): every weight
+    // crosses DRAM once, 8 x 2 x 4 = 64 words, and simulate checks each pass's streamed
+    // bytes against the chunk's own weights (model_bug otherwise).
+    {
+        SimOptions og = plain_dram();
+        og.arch.glb.filter_bytes = 16;
+        const core::Trace tg = synth("N=1,C=4,M=8,G=2,R=2,S=2,P=4,Q=4", 0.5, 4);
+        hw::Mapping ag = array(1, 1, 4, 1, 1);
+        ag.filter_rows = 2;
+        ag.filter_cols = 2;
+        og.mapping = LayerMapping{{1, 1, 2, 2, 4, 0}, ag};
+        ASSERT_FALSE(check_layer_mapping(tg.shape, *og.mapping, og.arch));
+        ASSERT_FALSE(footprint(tg.shape, og.mapping->glb, og.arch).filters_resident);
+        const LayerResult r = simulate_layer(tg, og);
+        EXPECT_EQ(r.accesses.dram_filter_reads, 64);
+        EXPECT_EQ(r.accesses.glb_filter_writes, 64);
+        EXPECT_EQ(r.ofmap, tg.ofmap_acc);
+    }
     // A pass's filters must fit: 16 words do not fit a 12-word filter part.
     o.arch.glb.filter_bytes = 24;
     const auto why = check_layer_mapping(t.shape, *o.mapping, o.arch);
