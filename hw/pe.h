@@ -27,7 +27,9 @@
 /// Every dependency between units is registered: an action of cycle c enables actions from
 /// c + 1. Each action happens in the earliest cycle all of its conditions hold, so a unit's
 /// action time is a max over recorded times. tick(t) performs the actions of cycle t (cycle
-/// fidelity) or, in fast mode, every action whose conditions are already recorded, at the
+/// fidelity; a column's MAC slots are scheduled once all psums of the previous column have
+/// left, so its first slots may be recorded a few cycles late, invisibly outside the PE) or,
+/// in fast mode, every action whose conditions are already recorded, at the
 /// cycles they are due (temporal decoupling; FIFOs carry timestamps). Both fidelities run
 /// this same rule code, so their times agree exactly; tests/hw proves it.
 #include <cstdint>
