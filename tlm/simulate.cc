@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/rlc.h"
 #include "tlm/accelerator.h"
+#include "tlm/streams.h"
 #include "tlm/v2.h"
 
 namespace actsparse::tlm {
@@ -18,9 +19,6 @@ void add_array_counts(const hw::ArrayStats& s, Accesses& a);
 int64_t array_cycles(const hw::ArrayResult& r);
 
 namespace {
-
-constexpr uint64_t kAlign = 8;
-uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 
 // What happens to the accumulators before the ofmap is written back.
 struct Epilogue {
@@ -60,66 +58,6 @@ core::RlcParams rlc_params(const core::ArchConfig& a) {
     p.value_bits = a.dram.rlc_value_bits;
     p.pairs_per_word = a.dram.rlc_pairs_per_word;
     return p;
-}
-
-// A feature map [planes, rows, width] (planes = images x channels) in DRAM as streams: one
-// per plane, column segment and row, each 8-byte aligned, laid out plane by plane, segment
-// by segment, row by row, so any row range of one plane's segment is one contiguous span.
-// Without column strips there is one segment, the whole row. With column strips the
-// ifmap's segments are the strips' real input windows (a halo column sits in both
-// neighbouring streams: a stream is RLC-coded as a whole, so a strip cannot read part of
-// its neighbour's) and the ofmap's are the strips' output columns.
-struct Streams {
-    int64_t rows = 0;
-    std::vector<std::pair<int64_t, int64_t>> seg;  // column range [a, b) per segment
-    std::vector<uint64_t> offset;                  // per stream, relative to the region base
-    std::vector<uint64_t> bytes;
-    std::vector<uint8_t> data;
-    uint64_t total = 0;
-    size_t index(int64_t plane, int64_t segment, int64_t row) const {
-        return static_cast<size_t>((plane * static_cast<int64_t>(seg.size()) + segment) * rows +
-                                   row);
-    }
-};
-
-Streams encode_streams(const int16_t* values, int64_t planes, int64_t rows, int64_t width,
-                       std::vector<std::pair<int64_t, int64_t>> segments, bool compressed,
-                       const core::RlcParams& p) {
-    Streams st;
-    st.rows = rows;
-    st.seg = std::move(segments);
-    const size_t n = static_cast<size_t>(planes * rows) * st.seg.size();
-    st.offset.resize(n);
-    st.bytes.resize(n);
-    std::vector<std::vector<uint64_t>> words(compressed ? n : 0);
-    for (int64_t pl = 0; pl < planes; ++pl)
-        for (int64_t j = 0; j < static_cast<int64_t>(st.seg.size()); ++j)
-            for (int64_t r = 0; r < rows; ++r) {
-                const size_t i = st.index(pl, j, r);
-                const auto [a, b] = st.seg[static_cast<size_t>(j)];
-                st.offset[i] = st.total;
-                if (compressed) {
-                    words[i] = core::rlc_encode(values + (pl * rows + r) * width + a, b - a, p);
-                    st.bytes[i] = words[i].size() * 8;
-                } else {
-                    st.bytes[i] = static_cast<uint64_t>(b - a) * 2;
-                }
-                st.total += align_up(st.bytes[i]);
-            }
-    st.data.assign(st.total, 0);
-    for (int64_t pl = 0; pl < planes; ++pl)
-        for (int64_t j = 0; j < static_cast<int64_t>(st.seg.size()); ++j)
-            for (int64_t r = 0; r < rows; ++r) {
-                const size_t i = st.index(pl, j, r);
-                if (compressed)
-                    std::memcpy(st.data.data() + st.offset[i], words[i].data(), st.bytes[i]);
-                else
-                    std::memcpy(
-                        st.data.data() + st.offset[i],
-                        values + (pl * rows + r) * width + st.seg[static_cast<size_t>(j)].first,
-                        st.bytes[i]);
-            }
-    return st;
 }
 
 // Decodes one stream read by the DMA; false if it does not reproduce `expect`.
@@ -316,25 +254,34 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     const core::RlcParams rlc = rlc_params(arch);
     const bool ifmap_rlc = arch.dram.rlc && opts.ifmap_compressed;
     const int64_t strip_q = strip_cols(s, r.mapping.glb);
-    std::vector<std::pair<int64_t, int64_t>> in_segs, out_segs;
-    for (int64_t q0 = 0; q0 < s.Q; q0 += strip_q) {
-        Chunk k = chunks.front();
-        k.q0 = q0;
-        k.q1 = std::min(s.Q, q0 + strip_q);
-        in_segs.push_back(real_cols(s, k));
-        out_segs.emplace_back(k.q0, k.q1);
-    }
+    const StreamSegments segs = stream_segments(s, r.mapping.glb, chunks.front());
+    // Raw 16-bit values, or RLC words (run, level pairs packed in 64 bits).
+    auto rlc_coder = [&rlc](bool compressed) -> SegmentEncoder {
+        return [compressed, &rlc](const int16_t* v, int64_t n) {
+            std::vector<uint8_t> bytes;
+            if (compressed) {
+                const std::vector<uint64_t> words = core::rlc_encode(v, n, rlc);
+                bytes.resize(words.size() * 8);
+                std::memcpy(bytes.data(), words.data(), bytes.size());
+            } else {
+                bytes.resize(static_cast<size_t>(n) * 2);
+                std::memcpy(bytes.data(), v, bytes.size());
+            }
+            return bytes;
+        };
+    };
     const Streams in =
-        encode_streams(trace.ifmap.data(), s.N * s.C, s.H, s.W, in_segs, ifmap_rlc, rlc);
+        encode_streams(trace.ifmap.data(), s.N * s.C, s.H, s.W, segs.in, rlc_coder(ifmap_rlc));
     const std::vector<int16_t> out16 = write_back(trace, r.ofmap, opts);
     const int64_t ofmap_nonzero =
         std::count_if(out16.begin(), out16.end(), [](int16_t v) { return v != 0; });
     r.ofmap_density = out16.empty()
                           ? 0.0
                           : static_cast<double>(ofmap_nonzero) / static_cast<double>(out16.size());
-    Streams out = encode_streams(out16.data(), s.N * s.M, s.P, s.Q, out_segs, arch.dram.rlc, rlc);
+    Streams out =
+        encode_streams(out16.data(), s.N * s.M, s.P, s.Q, segs.out, rlc_coder(arch.dram.rlc));
     const uint64_t filter_base = 0;
-    const uint64_t filter_bytes = align_up(static_cast<uint64_t>(s.weight_elems()) * 2);
+    const uint64_t filter_bytes = align_up8(static_cast<uint64_t>(s.weight_elems()) * 2);
     const uint64_t ifmap_base = filter_base + filter_bytes;
     const uint64_t ofmap_base = ifmap_base + in.total;
     top.dram.reset(arch.dram, ofmap_base + out.total);
@@ -348,16 +295,7 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     LayerPlan plan;
     plan.double_buffered = fp.double_buffered;
     plan.chunks.resize(chunks.size());
-    std::vector<std::vector<uint8_t>> glb_in;  // what the DMA delivered, per ifmap span
-    struct StreamRef {
-        size_t stream;  // index into `in`
-        int64_t plane;  // image x channel
-        int64_t row;    // input row
-        int64_t seg;    // column segment
-        uint64_t off;   // within the span
-    };
-    std::vector<std::vector<StreamRef>> span_streams;
-    std::vector<std::pair<size_t, size_t>> span_of;  // (chunk, span index)
+    IfmapLoads loads;  // what the DMA delivered, per ifmap span
     std::vector<std::vector<uint8_t>> glb_filters(chunks.size());
     const int64_t cpg = s.c_per_group(), mpg = s.m_per_group(), rs = s.R * s.S;
     int64_t psum_carry_words = 0, ofmap_glb_reads = 0;
@@ -369,27 +307,9 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
         // An ifmap block already in the GLB (the previous chunk's, next filter block) is not
         // reloaded; padding is never loaded (only the chunk's real rows and columns).
         if (k == 0 || !c.same_ifmap(chunks[k - 1])) {
-            const auto [h0, h1] = real_rows(s, c);
-            const auto [w0, w1] = real_cols(s, c);
-            for (int64_t n = c.n0; n < c.n1; ++n)
-                for (int64_t g = c.g0; g < c.g1; ++g)
-                    for (int64_t ch = c.c0; ch < c.c1; ++ch) {
-                        const int64_t plane = n * s.C + g * cpg + ch;
-                        const size_t first = in.index(plane, seg, h0);
-                        const size_t last = in.index(plane, seg, h1 - 1);
-                        const uint64_t begin = in.offset[first];
-                        const uint64_t end = in.offset[last] + in.bytes[last];
-                        glb_in.emplace_back(end - begin);
-                        std::vector<StreamRef> refs;
-                        for (int64_t h = h0; h < h1; ++h) {
-                            const size_t i = in.index(plane, seg, h);
-                            refs.push_back({i, plane, h, seg, in.offset[i] - begin});
-                        }
-                        span_streams.push_back(std::move(refs));
-                        cp.ifmap_loads.push_back({ifmap_base + begin, end - begin, nullptr});
-                        span_of.emplace_back(k, cp.ifmap_loads.size() - 1);
-                        r.accesses.glb_ifmap_writes += (h1 - h0) * (w1 - w0);
-                    }
+            uint64_t unused_bytes = 0;
+            r.accesses.glb_ifmap_writes +=
+                plan_ifmap_loads(s, c, k, seg, in, ifmap_base, cp, loads, unused_bytes);
         }
         if (!fp.filters_resident) {
             // Streamed: the first pass's filters before the chunk starts, each later pass's
@@ -431,38 +351,20 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
         if (!c.first_c()) psum_carry_words += block_psums;
         if (is_last_c(s, c)) {
             ofmap_glb_reads += block_psums;
-            for (int64_t n = c.n0; n < c.n1; ++n)
-                for (int64_t g = c.g0; g < c.g1; ++g)
-                    for (int64_t m = c.m0; m < c.m1; ++m) {
-                        const int64_t plane = n * s.M + g * mpg + m;
-                        const size_t first = out.index(plane, seg, c.p0);
-                        const size_t last = out.index(plane, seg, c.p1 - 1);
-                        const uint64_t begin = out.offset[first];
-                        const uint64_t end = out.offset[last] + out.bytes[last];
-                        cp.ofmap_stores.push_back(
-                            {ofmap_base + begin, end - begin, out.data.data() + begin});
-                    }
+            plan_ofmap_stores(s, c, seg, out, ofmap_base, cp);
         }
     }
-    for (size_t i = 0; i < span_of.size(); ++i)
-        plan.chunks[span_of[i].first].ifmap_loads[span_of[i].second].glb = glb_in[i].data();
+    loads.bind(plan);
 
-    const TransferFidelity tf = opts.fidelity == hw::Fidelity::kCycle
-                                    ? TransferFidelity::kCycle
-                                    : TransferFidelity::kLooselyTimed;
-    const TimingResult t = top.run(arch, plan, tf);
+    const TimingResult t = top.run(arch, plan, transfer_fidelity(opts.fidelity));
 
     // What crossed the socket must be the layer's data: decode every delivered row.
-    for (size_t i = 0; i < glb_in.size(); ++i)
-        for (const StreamRef& sr : span_streams[i]) {
-            const auto [a, b] = in.seg[static_cast<size_t>(sr.seg)];
-            if (!stream_matches(glb_in[i].data() + sr.off, in.bytes[sr.stream],
-                                trace.ifmap.data() + (sr.plane * s.H + sr.row) * s.W + a, b - a,
-                                ifmap_rlc, rlc))
-                core::model_bug("tlm.dma", "ifmap row " + std::to_string(sr.row) + " of plane " +
-                                               std::to_string(sr.plane) +
-                                               " arrived corrupted in the GLB");
-        }
+    loads.check(
+        in, trace.ifmap.data(), s,
+        [&](const uint8_t* p, uint64_t bytes, const int16_t* expect, int64_t n) {
+            return stream_matches(p, bytes, expect, n, ifmap_rlc, rlc);
+        },
+        "");
     for (size_t k = 0; k < chunks.size(); ++k) {
         for (const Span& f : plan.chunks[k].filter_loads)
             if (std::memcmp(f.glb, top.dram.data(f.addr), f.bytes) != 0)

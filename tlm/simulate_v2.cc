@@ -10,14 +10,13 @@
 
 #include "core/error.h"
 #include "tlm/accelerator.h"
+#include "tlm/streams.h"
 #include "tlm/v2.h"
 
 namespace actsparse::tlm {
 
 namespace {
 
-constexpr uint64_t kAlign = 8;
-uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The most real input rows (or columns) any strip of `strip` outputs reads (as tiling.cc).
@@ -134,45 +133,6 @@ bool segment_matches(const uint8_t* p, uint64_t bytes, const int16_t* expect, in
     for (int64_t i = 0; i < n; ++i)
         if (row[i] != as_word(expect[i], c.data_bits)) return false;
     return true;
-}
-
-// A feature map [planes, rows, width] as streams, one per plane, column segment and row,
-// each 8-byte aligned (the layout of simulate.cc's v1 streams).
-struct Streams {
-    int64_t rows = 0;
-    std::vector<std::pair<int64_t, int64_t>> seg;
-    std::vector<uint64_t> offset, bytes;
-    std::vector<uint8_t> data;
-    uint64_t total = 0;
-    size_t index(int64_t plane, int64_t segment, int64_t row) const {
-        return static_cast<size_t>((plane * static_cast<int64_t>(seg.size()) + segment) * rows +
-                                   row);
-    }
-};
-
-Streams encode_streams(const int16_t* values, int64_t planes, int64_t rows, int64_t width,
-                       std::vector<std::pair<int64_t, int64_t>> segments, const Codec& c) {
-    Streams st;
-    st.rows = rows;
-    st.seg = std::move(segments);
-    const size_t n = static_cast<size_t>(planes * rows) * st.seg.size();
-    st.offset.resize(n);
-    st.bytes.resize(n);
-    std::vector<std::vector<uint8_t>> enc(n);
-    for (int64_t pl = 0; pl < planes; ++pl)
-        for (int64_t j = 0; j < static_cast<int64_t>(st.seg.size()); ++j)
-            for (int64_t r = 0; r < rows; ++r) {
-                const size_t i = st.index(pl, j, r);
-                const auto [a, b] = st.seg[static_cast<size_t>(j)];
-                enc[i] = encode_segment(values + (pl * rows + r) * width + a, b - a, c);
-                st.offset[i] = st.total;
-                st.bytes[i] = enc[i].size();
-                st.total += align_up(st.bytes[i]);
-            }
-    st.data.assign(st.total, 0);
-    for (size_t i = 0; i < n; ++i)
-        if (!enc[i].empty()) std::memcpy(st.data.data() + st.offset[i], enc[i].data(), st.bytes[i]);
-    return st;
 }
 
 // Real input extent of a chunk (tiling.h), as the chunk's footprint in iact items.
@@ -424,25 +384,22 @@ LayerResult simulate_layer_v2(const core::Trace& trace, const SimOptions& opts) 
     const Codec in_codec = arch.v2.csc.off_chip && opts.ifmap_compressed ? csc : raw;
     const Codec out_codec = arch.v2.csc.off_chip ? csc : raw;
     const int64_t strip_q = strip_cols(s, r.mapping.glb);
-    std::vector<std::pair<int64_t, int64_t>> in_segs, out_segs;
-    for (int64_t q0 = 0; q0 < s.Q; q0 += strip_q) {
-        Chunk k = chunks.front();
-        k.q0 = q0;
-        k.q1 = std::min(s.Q, q0 + strip_q);
-        in_segs.push_back(real_cols(s, k));
-        out_segs.emplace_back(k.q0, k.q1);
-    }
-    const Streams in = encode_streams(trace.ifmap.data(), s.N * s.C, s.H, s.W, in_segs, in_codec);
+    const StreamSegments segs = stream_segments(s, r.mapping.glb, chunks.front());
+    auto coder = [](const Codec& codec) -> SegmentEncoder {
+        return [codec](const int16_t* v, int64_t n) { return encode_segment(v, n, codec); };
+    };
+    const Streams in =
+        encode_streams(trace.ifmap.data(), s.N * s.C, s.H, s.W, segs.in, coder(in_codec));
     const std::vector<int16_t> out16 = write_back(trace, r.ofmap, opts);
     const int64_t ofmap_nonzero =
         std::count_if(out16.begin(), out16.end(), [](int16_t v) { return v != 0; });
     r.ofmap_density = out16.empty()
                           ? 0.0
                           : static_cast<double>(ofmap_nonzero) / static_cast<double>(out16.size());
-    Streams out = encode_streams(out16.data(), s.N * s.M, s.P, s.Q, out_segs, out_codec);
+    Streams out = encode_streams(out16.data(), s.N * s.M, s.P, s.Q, segs.out, coder(out_codec));
     uint64_t filter_bytes = 0;
     for (const auto& v : pass_weight_bytes)
-        for (uint64_t b : v) filter_bytes += align_up(b);
+        for (uint64_t b : v) filter_bytes += align_up8(b);
     const uint64_t filter_base = 0;
     const uint64_t ifmap_base = filter_base + filter_bytes;
     const uint64_t ofmap_base = ifmap_base + in.total;
@@ -456,17 +413,9 @@ LayerResult simulate_layer_v2(const core::Trace& trace, const SimOptions& opts) 
     LayerPlan plan;
     plan.double_buffered = v2_double_buffered(s, r.mapping.glb, arch);
     plan.chunks.resize(chunks.size());
-    std::vector<std::vector<uint8_t>> glb_in;
-    struct StreamRef {
-        size_t stream;
-        int64_t plane, row, seg;
-        uint64_t off;
-    };
-    std::vector<std::vector<StreamRef>> span_streams;
-    std::vector<std::pair<size_t, size_t>> span_of;
+    IfmapLoads loads;
     std::vector<std::vector<uint8_t>> glb_weights(chunks.size());
     int64_t psum_carry = 0, glb_iact_write_bits = 0, glb_iact_items = 0;
-    const int64_t cpg = s.c_per_group();
     uint64_t woff = 0;
     for (size_t k = 0; k < chunks.size(); ++k) {
         const Chunk& c = chunks[k];
@@ -474,28 +423,9 @@ LayerResult simulate_layer_v2(const core::Trace& trace, const SimOptions& opts) 
         cp.compute_cycles = chunk_cycles[k];
         const int64_t seg = c.q0 / strip_q;
         if (k == 0 || !c.same_ifmap(chunks[k - 1])) {
-            const auto [h0, h1] = real_rows(s, c);
-            const auto [w0, w1] = real_cols(s, c);
-            for (int64_t n = c.n0; n < c.n1; ++n)
-                for (int64_t g = c.g0; g < c.g1; ++g)
-                    for (int64_t ch = c.c0; ch < c.c1; ++ch) {
-                        const int64_t plane = n * s.C + g * cpg + ch;
-                        const size_t first = in.index(plane, seg, h0);
-                        const size_t last = in.index(plane, seg, h1 - 1);
-                        const uint64_t begin = in.offset[first];
-                        const uint64_t end = in.offset[last] + in.bytes[last];
-                        glb_in.emplace_back(end - begin);
-                        std::vector<StreamRef> refs;
-                        for (int64_t h = h0; h < h1; ++h) {
-                            const size_t i = in.index(plane, seg, h);
-                            refs.push_back({i, plane, h, seg, in.offset[i] - begin});
-                            glb_iact_write_bits += static_cast<int64_t>(in.bytes[i]) * 8;
-                        }
-                        span_streams.push_back(std::move(refs));
-                        cp.ifmap_loads.push_back({ifmap_base + begin, end - begin, nullptr});
-                        span_of.emplace_back(k, cp.ifmap_loads.size() - 1);
-                        glb_iact_items += (h1 - h0) * (w1 - w0);
-                    }
+            uint64_t bytes = 0;
+            glb_iact_items += plan_ifmap_loads(s, c, k, seg, in, ifmap_base, cp, loads, bytes);
+            glb_iact_write_bits += static_cast<int64_t>(bytes) * 8;
         }
         // Weights stream from DRAM to the weight routers: the first pass's before the chunk
         // starts, each later pass's while the pass before runs.
@@ -514,45 +444,24 @@ LayerResult simulate_layer_v2(const core::Trace& trace, const SimOptions& opts) 
             if (b == 0) continue;
             (pi == 0 ? cp.filter_loads : cp.pass_filters[pi])
                 .push_back({filter_base + woff, b, glb_weights[k].data() + fo});
-            woff += align_up(b);
+            woff += align_up8(b);
             fo += b;
         }
         const int64_t block_psums =
             (c.n1 - c.n0) * (c.g1 - c.g0) * (c.m1 - c.m0) * (c.p1 - c.p0) * (c.q1 - c.q0);
         if (!c.first_c()) psum_carry += block_psums;
-        if (is_last_c(s, c)) {
-            const int64_t mpg = s.m_per_group();
-            for (int64_t n = c.n0; n < c.n1; ++n)
-                for (int64_t g = c.g0; g < c.g1; ++g)
-                    for (int64_t m = c.m0; m < c.m1; ++m) {
-                        const int64_t plane = n * s.M + g * mpg + m;
-                        const size_t first = out.index(plane, seg, c.p0);
-                        const size_t last = out.index(plane, seg, c.p1 - 1);
-                        const uint64_t begin = out.offset[first];
-                        const uint64_t end = out.offset[last] + out.bytes[last];
-                        cp.ofmap_stores.push_back(
-                            {ofmap_base + begin, end - begin, out.data.data() + begin});
-                    }
-        }
+        if (is_last_c(s, c)) plan_ofmap_stores(s, c, seg, out, ofmap_base, cp);
     }
-    for (size_t i = 0; i < span_of.size(); ++i)
-        plan.chunks[span_of[i].first].ifmap_loads[span_of[i].second].glb = glb_in[i].data();
+    loads.bind(plan);
 
-    const TransferFidelity tf = opts.fidelity == hw::Fidelity::kCycle
-                                    ? TransferFidelity::kCycle
-                                    : TransferFidelity::kLooselyTimed;
-    const TimingResult t = top.run(arch, plan, tf);
+    const TimingResult t = top.run(arch, plan, transfer_fidelity(opts.fidelity));
 
-    for (size_t i = 0; i < glb_in.size(); ++i)
-        for (const StreamRef& sr : span_streams[i]) {
-            const auto [a, b] = in.seg[static_cast<size_t>(sr.seg)];
-            if (!segment_matches(glb_in[i].data() + sr.off, in.bytes[sr.stream],
-                                 trace.ifmap.data() + (sr.plane * s.H + sr.row) * s.W + a, b - a,
-                                 in_codec))
-                core::model_bug("tlm.dma", "ifmap row " + std::to_string(sr.row) + " of plane " +
-                                               std::to_string(sr.plane) +
-                                               " arrived corrupted in the GLB (eyeriss-v2)");
-        }
+    loads.check(
+        in, trace.ifmap.data(), s,
+        [&](const uint8_t* p, uint64_t bytes, const int16_t* expect, int64_t n) {
+            return segment_matches(p, bytes, expect, n, in_codec);
+        },
+        " (eyeriss-v2)");
     if (out.total > 0 && std::memcmp(top.dram.data(ofmap_base), out.data.data(), out.total) != 0)
         core::model_bug("tlm.dma", "ofmap in DRAM differs from the GLB's (eyeriss-v2)");
 
