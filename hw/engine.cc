@@ -381,9 +381,8 @@ bool ArrayEngine::noc_pending() const {
 }
 
 void ArrayEngine::wake(int64_t pe, int64_t at) {
-    // Skip wakes that an earlier pending one (or the PE's own run) already covers: a PE
-    // ticked earlier either gets past this point or stalls and reschedules itself from the
-    // recorded FIFO events (Pe::next_chance).
+    // Skip wakes that an earlier pending one already covers (a PE performs everything its
+    // recorded inputs allow whenever it is ticked).
     if (pe < 0) {
         if (noc_wake_at_ <= at && noc_wake_at_ > cur_t_) return;
         noc_wake_at_ = at;
@@ -392,7 +391,6 @@ void ArrayEngine::wake(int64_t pe, int64_t at) {
             return;
         }
     } else {
-        if (pes_[static_cast<size_t>(pe)]->busy_until() > at) return;
         int64_t& pending = wake_at_[static_cast<size_t>(pe)];
         if (pending <= at) return;
         pending = at;

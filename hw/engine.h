@@ -151,12 +151,12 @@ class ArrayEngine {
     ArrayStats noc_;  ///< network counters of this pass
     int64_t noc_last_active_ = -1;
 
-    // Fast fidelity scheduling. A PE is ticked only in cycles in which it may make progress:
-    // when its decoupled run ends (busy_until) or in the cycle after a FIFO it waits on
-    // changed (FIFO hooks carry the cycle of the change). The networks are ticked in every
-    // evaluated cycle, and a cycle is evaluated when a network moved in the previous one or a
-    // wake is due. Stall cycles in between are added from timestamps, so every counter
-    // equals the per-cycle fidelity's.
+    // Fast fidelity scheduling. A PE is ticked at the start of a pass and then only in the
+    // cycle after a FIFO it uses changed (FIFO hooks carry the cycle of the change); each
+    // tick performs every action its recorded inputs allow, at the actions' own cycles. The
+    // networks are ticked in every evaluated cycle, and a cycle is evaluated when a network
+    // moved in the previous one or a wake is due, so every counter equals the per-cycle
+    // fidelity's.
     static void wake_hook(void* engine, int64_t pe, int64_t cycle);
     static void out_push_hook(void* engine, int64_t pe, int64_t cycle);
     /// A PE popped a FIFO that input network `net` (0 ifmap, 1 filter, 2 psum-in) fills.

@@ -102,16 +102,12 @@ class Pe {
     /// it uses changes (the engine's FIFO hooks).
     PeActivity tick(int64_t t);
 
-    /// Kept for the engine: 0 (no decoupled run needs a timed wake).
-    int64_t busy_until() const { return 0; }
     /// True when the PE has finished every queued pass.
     bool done() const { return !running_ && control_.empty(); }
     /// Latest cycle of any action of this pass (-1: none).
     int64_t last_active() const { return last_active_; }
     /// True if the compute unit passed skipped zero entries in the last ticked cycle (VCD).
     bool skipped_in_last_tick() const { return skipped_now_; }
-    /// Fast mode: -1 (a blocked unit waits for a FIFO event, which wakes the PE).
-    int64_t next_chance(int64_t) const { return -1; }
     /// Name of the units' state, for deadlock reports.
     std::string state_name() const;
     /// FIFO occupancy (visible words in cycle t) and position, for deadlock reports.

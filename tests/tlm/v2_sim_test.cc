@@ -62,9 +62,11 @@ TEST(SimulateV2, ExactInBothFidelitiesAndMacsAddUp) {
                 EXPECT_GT(m.skipped_iact, 0) << spec;
                 EXPECT_GT(m.skipped_weight, 0) << spec;
             }
-            if (zm == core::ZeroMode::kNone)
+            if (zm == core::ZeroMode::kNone) {
                 EXPECT_EQ(fast.accesses.mac_mac_performed, fast.dense_macs);
-            EXPECT_GT(fast.cycles_total, fast.cycles_processing / 2);
+            }
+            // The DMA replay holds the array for every chunk: total covers processing.
+            EXPECT_GE(fast.cycles_total, fast.cycles_processing);
             EXPECT_GT(fast.energy.total(), 0.0);
             const nlohmann::json j = fast.to_json();
             EXPECT_TRUE(j.contains("v2"));
