@@ -14,6 +14,7 @@
 #include <systemc>
 #include <vector>
 
+#include "bench/hw/random_values.h"
 #include "core/arch.h"
 #include "core/network.h"
 #include "hw/array.h"
@@ -34,12 +35,7 @@ core::ArchConfig arch_for(core::ZeroMode mode) {
 }
 
 std::vector<int16_t> random_values(std::mt19937_64& g, int64_t n, double density) {
-    std::uniform_real_distribution<double> keep(0.0, 1.0);
-    std::uniform_int_distribution<int> value(1, 255);
-    std::vector<int16_t> v(static_cast<size_t>(n), 0);
-    for (auto& x : v)
-        if (keep(g) < density) x = static_cast<int16_t>(value(g) * (keep(g) < 0.5 ? -1 : 1));
-    return v;
+    return bench::random_values(g, n, density, 255);
 }
 
 /// The network's conv layers with their tensors, built once.
