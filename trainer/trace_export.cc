@@ -56,6 +56,13 @@ std::string file_safe(const std::string& name) {
     return s;
 }
 
+/// `i` zero-padded to the digits of the largest index, so the files sort in layer order.
+std::string padded_index(size_t i, size_t count) {
+    const size_t width = std::to_string(count > 0 ? count - 1 : 0).size();
+    std::string s = std::to_string(i);
+    return std::string(width > s.size() ? width - s.size() : 0, '0') + s;
+}
+
 }  // namespace
 
 // Whether every consumer path of conv op `op` (through one optional BatchNorm) is a ReLU or
@@ -82,7 +89,7 @@ bool relu_after(const core::Network& net, int op) {
     return false;
 }
 
-void export_traces(const ExportOptions& e) {
+ExportSummary export_traces(const ExportOptions& e) {
     if (e.run.empty()) throw core::InputError("--run", "required");
     if (e.out.empty()) throw core::InputError("--out", "required");
     if (e.images < 1) throw core::InputError("--images", "must be >= 1");
@@ -169,7 +176,8 @@ void export_traces(const ExportOptions& e) {
         t.extra["bias"] = json(to_vector<double>(bias)).dump();
         t.extra["relu_after"] = relu_after(net, shapes[i].op) ? "true" : "false";
         t.extra["saturated"] = std::to_string(sat_x + sat_w);
-        const std::string file = std::to_string(i) + "_" + file_safe(layers[i].name) + ".trace";
+        const std::string file =
+            padded_index(i, layers.size()) + "_" + file_safe(layers[i].name) + ".trace";
         core::write_trace((fs::path(e.out) / file).string(), t);
 
         const double nz_float = static_cast<double>(torch::count_nonzero(x).item<int64_t>()) /
@@ -197,7 +205,15 @@ void export_traces(const ExportOptions& e) {
                            {"images", e.images},
                            {"weights", "conv weights with the following BatchNorm folded in"},
                            {"layers", manifest_layers}};
-    core::write_file_atomic((fs::path(e.out) / "manifest.json").string(), manifest.dump(2) + "\n");
+    const std::string manifest_path = (fs::path(e.out) / "manifest.json").string();
+    core::write_file_atomic(manifest_path, manifest.dump(2) + "\n");
+    ExportSummary summary;
+    summary.manifest = manifest_path;
+    summary.traces = static_cast<int64_t>(manifest_layers.size());
+    for (const auto& l : manifest_layers)
+        summary.bytes +=
+            static_cast<int64_t>(fs::file_size(fs::path(e.out) / l.at("file").get<std::string>()));
+    return summary;
 }
 
 }  // namespace actsparse::trainer

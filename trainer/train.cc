@@ -364,9 +364,8 @@ TrainResult run_training(const TrainOptions& options) {
     const std::string summary_path = (run_dir / "summary.json").string();
 
     std::error_code ec;
-    fs::create_directories(run_dir, ec);
-    if (ec || !fs::is_directory(run_dir))
-        throw core::InputError("--out", o.out + ": cannot create the folder");
+    if (fs::exists(run_dir) && !fs::is_directory(run_dir))
+        throw core::InputError("--out", o.out + ": exists and is not a folder");
     const bool have_ckpt = fs::is_regular_file(ckpt_path);
     if (have_ckpt && !o.resume)
         throw core::InputError("--out", o.out +
@@ -381,6 +380,20 @@ TrainResult run_training(const TrainOptions& options) {
                 throw core::InputError("--resume", "option " + key + " is " + b.at(key).dump() +
                                                        " but the run in " + config_path + " has " +
                                                        value.dump());
+        // A finished run has its summary: resuming it trains and rewrites nothing.
+        if (fs::is_regular_file(summary_path)) {
+            std::ostringstream msg;
+            msg << o.out << " is finished (" << summary_path << "); nothing to resume";
+            try {
+                const json sum = json::parse(core::read_file(summary_path));
+                msg.precision(4);
+                msg << ": " << sum.at("epochs").get<int64_t>() << " epochs, test accuracy "
+                    << 100.0 * sum.at("test").at("accuracy").get<double>() << "%";
+            } catch (const std::exception&) {
+                // The summary is the run's own; an unreadable one still means finished.
+            }
+            return {TrainStatus::kCompleted, msg.str()};
+        }
     }
 
     const bool kept_memory = keep_freed_memory();
@@ -459,6 +472,11 @@ TrainResult run_training(const TrainOptions& options) {
                     std::to_string(s.calib_warnings.size()) + " of " + std::to_string(num_layers) +
                     " layers (calibrated at another width?); e_l and c_l are used as given, "
                     "see config.json derived.calibration_warnings");
+    // The folder is made only now that every input has been checked (dataset, --init,
+    // calibration), so bad input leaves nothing behind.
+    fs::create_directories(run_dir, ec);
+    if (ec || !fs::is_directory(run_dir))
+        throw core::InputError("--out", o.out + ": cannot create the folder");
     core::write_file_atomic(config_path,
                             config_json(s, static_cast<int64_t>(split.train.size()),
                                         static_cast<int64_t>(split.val.size()), data.test.size(),

@@ -82,7 +82,15 @@ struct ExportOptions {
     bool with_float = true;  ///< also store ifmap_float
 };
 
-/// Writes <out>/<index>_<layername>.trace for every conv layer and <out>/manifest.json.
-void export_traces(const ExportOptions& options);
+/// What export_traces wrote.
+struct ExportSummary {
+    std::string manifest;  ///< <out>/manifest.json
+    int64_t traces = 0;    ///< trace files, one per conv layer
+    int64_t bytes = 0;     ///< their total size
+};
+
+/// Writes <out>/<index>_<layername>.trace for every conv layer (the index zero-padded to the
+/// digits of the last one, so the files sort in layer order) and <out>/manifest.json.
+ExportSummary export_traces(const ExportOptions& options);
 
 }  // namespace actsparse::trainer

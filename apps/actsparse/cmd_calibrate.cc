@@ -182,13 +182,18 @@ void run(const CalibrateOpts& o) {
         "workers) in %s\n",
         net.name.c_str(), in.zero_mode.c_str(), c.layers.size(), c.run.points, c.run.cached,
         c.run.simulated, c.run.workers, format_duration(c.run.wall_seconds).c_str());
-    std::printf(
-        "global: e1 %.6g e0 %.6g pJ/MAC, c1 %.6g c0 %.6g cycles/MAC; form %s "
-        "(validation MAE free %.3f %%, factorised %.3f %%, writeback %.3f %%)\n",
-        c.e1, c.e0, c.c1, c.c0, c.form.c_str(), c.form_score_free, c.form_score_factorised,
-        c.form_score_writeback);
-    std::printf("%-10s %-10s %-7s %14s %14s %14s %12s %s\n", "set", "form", "qty", "layer MAE mean",
-                "layer MAE max", "sparse-in max", "network MAE", "target");
+    std::printf("global: e1 %.6g e0 %.6g pJ/MAC, c1 %.6g c0 %.6g cycles/MAC; form %s ", c.e1, c.e0,
+                c.c1, c.c0, c.form.c_str());
+    if (c.validated)
+        std::printf("(validation MAE free %.3f %%, factorised %.3f %%, writeback %.3f %%)\n",
+                    c.form_score_free, c.form_score_factorised, c.form_score_writeback);
+    else
+        std::printf("(no synthetic validation: --validate-densities none)\n");
+    if (c.validation["sets"].empty())
+        std::printf("no validation was run: the fit is not checked against held-out points\n");
+    else
+        std::printf("%-10s %-10s %-7s %14s %14s %14s %12s %s\n", "set", "form", "qty",
+                    "layer MAE mean", "layer MAE max", "sparse-in max", "network MAE", "target");
     for (const auto& [set, forms] : c.validation["sets"].items())
         for (const char* form : {"free", "factorised", "writeback"})
             for (const char* q : {"energy", "cycles"}) {

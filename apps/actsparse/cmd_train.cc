@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,7 +40,7 @@ void add_train_command(CLI::App& app) {
         st->keyed.emplace_back(p, key_of(flag));
         return p;
     };
-    opt("--net", o.net, "Network (see `actsparse layers --help`), e.g. mobilenetv2-fmnist");
+    opt("--net", o.net, "Network (`actsparse layers --list`), e.g. mobilenetv2-fmnist");
     opt("--dataset", o.dataset, "fashion-mnist | cifar10 | cifar100")->capture_default_str();
     opt("--data", o.data,
         "Dataset folder (default for fashion-mnist: /usr/share/datasets/fashion-mnist)");
@@ -131,8 +132,13 @@ void add_trace_export_command(CLI::App& trace_cmd) {
     cmd->callback([e, no_float]() {
         trainer::ExportOptions opts = *e;
         opts.with_float = !*no_float;
-        trainer::export_traces(opts);
-        std::cout << "wrote " << opts.out << "/manifest.json" << std::endl;
+        const trainer::ExportSummary w = trainer::export_traces(opts);
+        std::ostringstream size;
+        size.setf(std::ios::fixed);
+        size.precision(1);
+        size << static_cast<double>(w.bytes) / 1e6;
+        std::cout << "wrote " << w.traces << " traces (" << size.str() << " MB) and " << w.manifest
+                  << std::endl;
         set_exit_code(0);
     });
 }

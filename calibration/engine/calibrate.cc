@@ -350,6 +350,8 @@ CalibrationResult fit_calibration(const CalibrationInput& in, const std::vector<
         c.layers[l].cycles.factorised_map = fc.map[l];
     }
 
+    for (const auto& l : c.layers)
+        for (const auto& p : l.validation) c.validated |= p.spec.role == PointRole::kValidate;
     c.form_score_free = form_score(c.layers, Form::kFree);
     c.form_score_factorised = form_score(c.layers, Form::kFactorised);
     c.form_score_writeback = form_score(c.layers, Form::kWriteback);
@@ -476,14 +478,15 @@ json to_json(const CalibrationResult& c) {
     j["arch"] = in.arch;
     j["arch_hash"] = in.arch_hash;
     j["form"] = c.form;
-    j["form_selection"] = {{"requested", in.form == FormChoice::kAuto        ? "auto"
-                                         : in.form == FormChoice::kFree      ? "free"
-                                         : in.form == FormChoice::kWriteback ? "writeback"
-                                                                             : "factorised"},
-                           {"validation_mae_pct",
-                            {{"free", c.form_score_free},
-                             {"factorised", c.form_score_factorised},
-                             {"writeback", c.form_score_writeback}}}};
+    j["form_selection"] = {
+        {"requested", in.form == FormChoice::kAuto        ? "auto"
+                      : in.form == FormChoice::kFree      ? "free"
+                      : in.form == FormChoice::kWriteback ? "writeback"
+                                                          : "factorised"},
+        {"validation_mae_pct", c.validated ? json{{"free", c.form_score_free},
+                                                  {"factorised", c.form_score_factorised},
+                                                  {"writeback", c.form_score_writeback}}
+                                           : json(nullptr)}};  // null: no validation points
     j["sweep"] = {{"densities", in.sweep.densities},
                   {"seeds", in.sweep.seeds},
                   {"patterns", pattern_names(in.sweep.patterns)},

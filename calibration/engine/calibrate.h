@@ -114,6 +114,9 @@ struct CalibrationResult {
     double e1 = 0, e0 = 0, c1 = 0, c0 = 0;
     std::vector<LayerCalibration> layers;
     nlohmann::json validation;
+    /// Synthetic validation points were simulated (--validate-densities not none); without
+    /// them the form scores below are 0 and mean nothing.
+    bool validated = false;
     double form_score_free = 0, form_score_factorised = 0;  ///< mean validation error, %
     double form_score_writeback = 0;
     RunStats run;

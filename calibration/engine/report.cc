@@ -68,6 +68,15 @@ double layer_error(const LayerCalibration& l, bool energy, int form) {
     return n ? sum / n : 0.0;
 }
 
+// "free / factorised / write-back" validation errors of a layer, "-" without points.
+std::string val_errors(const LayerCalibration& l, bool energy) {
+    bool any = false;
+    for (const auto& p : l.validation) any |= p.spec.role == PointRole::kValidate;
+    if (!any) return "-";
+    return num(layer_error(l, energy, 0), "%.2f") + " / " + num(layer_error(l, energy, 1), "%.2f") +
+           " / " + num(layer_error(l, energy, 2), "%.2f");
+}
+
 bool has_role(const LayerCalibration& l, PointRole role) {
     for (const auto& p : l.validation)
         if (p.spec.role == role) return true;
@@ -127,6 +136,7 @@ std::string plot_script(const CalibrationResult& c, const std::string& ext) {
         }
         s << "unset multiplot\nset output\n";
     }
+    if (!c.validated) return s.str();  // no validation points: no validation figure
     s << "\nset terminal "
       << (ext == "png" ? "pngcairo size 1000,420 font \",10\""
                        : "svg size 1000,420 font \"sans,10\"")
@@ -205,24 +215,35 @@ std::string markdown(const CalibrationResult& c, const ReportOptions& opts,
       << "|---|---|---|---|---|---|\n| " << num(c.e1) << " | " << num(c.e0) << " | "
       << (c.e1 > 0 ? num(c.e0 / c.e1) : "-") << " | " << num(c.c1) << " | " << num(c.c0) << " | "
       << (c.c1 > 0 ? num(c.c0 / c.c1) : "-") << " |\n\n"
-      << "Form used for e_l, c_l: **" << c.form << "** (mean validation error: free "
-      << num(c.form_score_free, "%.3f") << " %, factorised " << num(c.form_score_factorised, "%.3f")
-      << " %, write-back " << num(c.form_score_writeback, "%.3f") << " %). The write-back form "
+      << "Form used for e_l, c_l: **" << c.form << "** ";
+    if (c.validated)
+        s << "(mean validation error: free " << num(c.form_score_free, "%.3f") << " %, factorised "
+          << num(c.form_score_factorised, "%.3f") << " %, write-back "
+          << num(c.form_score_writeback, "%.3f") << " %). ";
+    else
+        s << "(no synthetic validation points, `--validate-densities none`: the free lines, "
+             "never worse on the fit points, unless a form was requested). ";
+    s << "The write-back form "
       << "adds a term in the density of the ofmap the layer writes (a free plane "
          "E = e0 + e_in D + e_out D_out per layer); its e_l charges each ofmap write to the layers "
          "that read it.\n\n";
 
-    s << "## Validation\n\n"
-      << "Mean absolute error of the predicted energy and cycles against the simulator, in %. "
-      << "*heldout*: uniform zeros at densities not in the fit; *structured*: channel and block "
-      << "zero patterns at those densities; *traces*: --validate-traces. Layer: the mean error "
-      << "of each layer (mean and worst over layers); network: the error of the summed "
-      << "prediction per scenario (one density/pattern/seed for every layer). Sparse-input "
-      << "layers: those reading ReLU outputs, whose density training changes. Target: layer "
-      << "<= 2 %, network <= 1 %.\n\n"
-      << "| set | form | quantity | layer MAE mean | layer MAE worst | sparse-input layers "
-         "mean / worst | network MAE | met |\n"
-      << "|---|---|---|---|---|---|---|---|\n";
+    s << "## Validation\n\n";
+    if (c.validation["sets"].empty())
+        s << "No validation was run (`--validate-densities none` and no `--validate-traces`): "
+             "the fit was not checked against points it was not fitted to.\n\n";
+    else
+        s << "Mean absolute error of the predicted energy and cycles against the simulator, in %. "
+          << "*heldout*: uniform zeros at densities not in the fit; *structured*: channel and "
+             "block "
+          << "zero patterns at those densities; *traces*: --validate-traces. Layer: the mean error "
+          << "of each layer (mean and worst over layers); network: the error of the summed "
+          << "prediction per scenario (one density/pattern/seed for every layer). Sparse-input "
+          << "layers: those reading ReLU outputs, whose density training changes. Target: layer "
+          << "<= 2 %, network <= 1 %.\n\n"
+          << "| set | form | quantity | layer MAE mean | layer MAE worst | sparse-input layers "
+             "mean / worst | network MAE | met |\n"
+          << "|---|---|---|---|---|---|---|---|\n";
     for (const auto& [set, forms] : c.validation["sets"].items())
         for (const char* form : {"free", "factorised", "writeback"})
             for (const char* q : {"energy", "cycles"}) {
@@ -238,7 +259,8 @@ std::string markdown(const CalibrationResult& c, const ReportOptions& opts,
                   << (v["meets_target"].get<bool>() ? "yes" : "**no**") << " |\n";
             }
     s << "\n";
-    if (figs.figures) s << "![validation error per layer](fig/validation." << ext << ")\n\n";
+    if (figs.figures && c.validated)
+        s << "![validation error per layer](fig/validation." << ext << ")\n\n";
 
     s << "## Layers\n\n"
       << "e_l, c_l: per unit density (pJ, cycles); e0_l, c0_l: at density 0. R^2 and the largest "
@@ -256,12 +278,8 @@ std::string markdown(const CalibrationResult& c, const ReportOptions& opts,
           << num(l.energy.factorised.max_residual_pct, "%.2f") << " | "
           << num(l.cycles.free.r2, "%.4f") << " / " << num(l.cycles.factorised.r2, "%.4f") << " | "
           << num(l.cycles.free.max_residual_pct, "%.2f") << " / "
-          << num(l.cycles.factorised.max_residual_pct, "%.2f") << " | "
-          << num(layer_error(l, true, 0), "%.2f") << " / " << num(layer_error(l, true, 1), "%.2f")
-          << " / " << num(layer_error(l, true, 2), "%.2f") << " | "
-          << num(layer_error(l, false, 0), "%.2f") << " / " << num(layer_error(l, false, 1), "%.2f")
-          << " / " << num(layer_error(l, false, 2), "%.2f") << " | "
-          << (l.mapping_changes ? "yes" : "no") << " |\n";
+          << num(l.cycles.factorised.max_residual_pct, "%.2f") << " | " << val_errors(l, true)
+          << " | " << val_errors(l, false) << " | " << (l.mapping_changes ? "yes" : "no") << " |\n";
     }
     bool any_change = false;
     for (const auto& l : c.layers) any_change |= l.mapping_changes;
@@ -317,7 +335,7 @@ ReportOutcome write_report(const CalibrationResult& c, const std::string& dir,
     out.figures = out.message.empty();
     std::vector<std::string> figures;
     for (const auto& l : c.layers) figures.push_back("fig/" + layer_stem(l.index) + "." + ext);
-    figures.push_back("fig/validation." + ext);
+    if (c.validated) figures.push_back("fig/validation." + ext);
     for (const auto& f : figures) {
         const std::string tmp = dir + "/" + f + ".tmp";
         if (!out.figures) {

@@ -63,6 +63,17 @@ cmp -s first.json calib.json || fail "the cached re-run wrote another calib.json
     --validate-traces traces 2>/dev/null | grep -q ' 0 simulated' || fail "re-run simulated points"
 echo "ok   cached re-run"
 
+# Without validation: says so, no empty table, no validation figure, no gnuplot warnings.
+"$A" calibrate --net squeezenet-cifar --densities 0.2,1 --seeds 1 --patterns uniform --jobs 2 \
+    --validate-densities none --zero-mode skip --cache cache --out noval.json \
+    --figure-format svg >noval.txt 2>noval.err || fail "calibrate --validate-densities none exited $?"
+grep -q '^no validation was run' noval.txt || fail "no-validation run does not say so"
+grep -q 'MAE' noval.txt && fail "no-validation run prints validation errors: $(cat noval.txt)"
+grep -qi 'warning' noval.err && fail "no-validation run warns: $(grep -i warning noval.err)"
+grep -q 'No validation was run' noval-report/report.md || fail "report.md does not say so"
+[ -e noval-report/fig/validation.svg ] && fail "a validation figure without validation"
+echo "ok   --validate-densities none"
+
 expect_input_error "zero mode none" "$A" calibrate "${short[@]}" --zero-mode none
 expect_input_error "bad density" "$A" calibrate --net squeezenet-cifar --densities 0.2,abc
 expect_input_error "density > 1" "$A" calibrate --net squeezenet-cifar --densities 0.2,1.5

@@ -89,6 +89,34 @@ TEST(Report, DataFileHoldsEveryPoint) {
     EXPECT_EQ(rows, c.layers[1].points.size() + c.layers[1].validation.size());
 }
 
+TEST(Report, WithoutValidationSaysSo) {
+    if (!fs::exists("/usr/bin/gnuplot")) GTEST_SKIP() << "no /usr/bin/gnuplot here";
+    testing::TempDir dir;
+    RunOptions ro;
+    ro.jobs = 2;
+    ro.context = testing::fake_context();
+    CalibrationInput in = testing::small_input();
+    in.sweep.validate_densities.clear();  // --validate-densities none
+    const CalibrationResult c = calibrate(in, testing::small_model(), ro);
+    EXPECT_FALSE(c.validated);
+    EXPECT_TRUE(c.validation["sets"].empty());
+    EXPECT_TRUE(to_json(c)["form_selection"]["validation_mae_pct"].is_null());
+    ReportOptions o;
+    o.gnuplot = "/usr/bin/gnuplot";
+    o.format = "svg";
+    const ReportOutcome r = write_report(c, dir.str(), o);
+    EXPECT_TRUE(r.figures) << r.message;
+    const std::string md = core::read_file(dir / "report.md");
+    EXPECT_NE(md.find("No validation was run"), std::string::npos);
+    EXPECT_EQ(md.find("| set | form |"), std::string::npos) << "an empty validation table";
+    EXPECT_EQ(md.find("mean validation error"), std::string::npos);
+    EXPECT_FALSE(fs::exists(dir / "fig/validation.svg"));
+    EXPECT_EQ(core::read_file(dir / "plot.gp").find("validation"), std::string::npos);
+    EXPECT_TRUE(temporaries(dir.str()).empty());
+    // With validation points the same calibration reports them.
+    EXPECT_TRUE(small_calibration().validated);
+}
+
 TEST(Report, UnknownFigureFormatIsAnInputError) {
     testing::TempDir dir;
     ReportOptions o;

@@ -156,9 +156,19 @@ TEST_F(TrainTest, WritesConfigLogAndSummary) {
 
     // A second run into the same folder must say --resume.
     EXPECT_THROW(run_training(o), core::InputError);
-    // Resuming a finished run changes nothing but re-evaluates.
+    // Resuming a finished run says so and neither trains nor rewrites anything.
+    const auto stamp = [&](const std::string& f) { return fs::last_write_time(o.out + "/" + f); };
+    const auto config_time = stamp("config.json"), ckpt_time = stamp("checkpoint.pt"),
+               summary_time = stamp("summary.json");
+    const std::string log_before = core::read_file(o.out + "/log.jsonl");
     o.resume = true;
-    EXPECT_EQ(run_training(o).status, TrainStatus::kCompleted);
+    const TrainResult again = run_training(o);
+    EXPECT_EQ(again.status, TrainStatus::kCompleted);
+    EXPECT_NE(again.message.find("is finished"), std::string::npos) << again.message;
+    EXPECT_EQ(stamp("config.json"), config_time);
+    EXPECT_EQ(stamp("checkpoint.pt"), ckpt_time);
+    EXPECT_EQ(stamp("summary.json"), summary_time);
+    EXPECT_EQ(core::read_file(o.out + "/log.jsonl"), log_before);
     o.lr = 0.1;
     try {
         run_training(o);
@@ -243,6 +253,8 @@ TEST_F(TrainTest, RefusesBadInput) {
         try {
             run_training(o);
         } catch (const core::InputError& e) {
+            // Bad input leaves no run folder behind.
+            EXPECT_FALSE(fs::exists(o.out)) << e.what();
             return std::string(e.what());
         }
         return std::string("no error");
@@ -261,6 +273,13 @@ TEST_F(TrainTest, RefusesBadInput) {
     EXPECT_TRUE(starts(message([](auto& o) { o.net = "mobilenetv2-cifar"; }), "--net"));
     EXPECT_TRUE(starts(message([](auto& o) { o.net = "resnet"; }), "--net"));
     EXPECT_TRUE(starts(message([](auto& o) { o.dataset = "mnist"; }), "--dataset"));
+    // A dataset folder without the dataset, and CIFAR-10 without --data.
+    EXPECT_NE(message([&](auto& o) { o.data = runs.path(); }), "no error");
+    EXPECT_NE(message([](auto& o) {
+                  o.dataset = "cifar10";
+                  o.data.clear();
+              }),
+              "no error");
     EXPECT_TRUE(starts(message([](auto& o) { o.device = "tpu"; }), "--device"));
     EXPECT_TRUE(starts(message([](auto& o) { o.batch_size = 0; }), "--batch-size"));
     EXPECT_TRUE(starts(message([](auto& o) { o.batch_size = 1000; }), "--batch-size"));
@@ -301,13 +320,19 @@ TEST_F(TrainTest, ExportsExactTraces) {
     e.out = runs / "traces";
     e.images = 2;
     e.threads = 2;
-    export_traces(e);
+    const ExportSummary written = export_traces(e);
+    EXPECT_EQ(written.manifest, e.out + "/manifest.json");
 
     const json m = read_json(e.out + "/manifest.json");
     const core::Network net = core::builtin_network(kNet, {1, kWidth, 0});
     const auto layers = net.conv_layers(2);
     ASSERT_EQ(m["layers"].size(), layers.size());
     EXPECT_EQ(m["images"], 2);
+    EXPECT_EQ(written.traces, static_cast<int64_t>(layers.size()));
+    int64_t bytes = 0;
+    for (const auto& l : m["layers"])
+        bytes += static_cast<int64_t>(fs::file_size(e.out + "/" + l["file"].get<std::string>()));
+    EXPECT_EQ(written.bytes, bytes);
 
     // The float model's BN outputs, to check the folded weights and bias.
     GraphNet model(net);
@@ -323,7 +348,9 @@ TEST_F(TrainTest, ExportsExactTraces) {
     for (size_t i = 0; i < layers.size(); ++i) {
         SCOPED_TRACE(layers[i].name);
         const auto& ml = m["layers"][i];
-        EXPECT_EQ(ml["file"], std::to_string(i) + "_" + layers[i].name + ".trace");
+        // Zero-padded indices: the files sort in layer order.
+        const std::string index = (i < 10 && layers.size() > 10 ? "0" : "") + std::to_string(i);
+        EXPECT_EQ(ml["file"], index + "_" + layers[i].name + ".trace");
         const core::Trace t = core::read_trace(e.out + "/" + ml["file"].get<std::string>());
         EXPECT_EQ(t.shape, layers[i].shape);
         EXPECT_EQ(t.layer, layers[i].name);
