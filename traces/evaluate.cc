@@ -1,11 +1,18 @@
 #include "traces/evaluate.h"
 
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "core/calibration_file.h"
@@ -102,11 +109,284 @@ std::string fixed(double x, int digits) {
     return b;
 }
 
-// Runs gnuplot on a script; figures are optional output, so a missing gnuplot is reported,
-// not fatal.
-bool gnuplot(const std::string& script_path) {
-    const std::string cmd = "gnuplot '" + script_path + "' 2>/dev/null";
-    return std::system(cmd.c_str()) == 0;
+// Runs gnuplot on `script` (a file name) inside `dir`, as `calibrate`'s report does: the
+// script names its files relative to its folder, so a copied folder redraws its own figures.
+// Figures are optional output, so a missing or failing gnuplot is reported, not fatal.
+bool gnuplot(const std::string& dir, const std::string& script) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t pid = ::fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+        const int null = ::open("/dev/null", O_WRONLY);
+        if (null >= 0) ::dup2(null, 2);
+        if (::chdir(dir.c_str()) != 0) ::_exit(126);
+        ::execlp("gnuplot", "gnuplot", script.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// A gnuplot single-quoted string (a quote inside is doubled).
+std::string gq(const std::string& s) {
+    std::string o = "'";
+    for (char c : s) o += c == '\'' ? std::string("''") : std::string(1, c);
+    return o + "'";
+}
+
+// A network's name as a file name (built-in names already are one).
+std::string file_safe(const std::string& s) {
+    std::string o = s;
+    for (char& c : o)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_')
+            c = '_';
+    return o;
+}
+
+std::string num(double x) { return json(x).dump(); }
+
+// A finished training run, as far as evaluate needs it (summary.json).
+struct RunInfo {
+    std::string dir, network, method;
+    double accuracy = 0;
+    double width = 0;  ///< the run's width multiplier; 0: not recorded
+};
+
+RunInfo read_run(const std::string& run) {
+    const fs::path dir(run);
+    if (!fs::is_directory(dir)) throw core::InputError(run, "no such run folder");
+    const std::string sw = (dir / "summary.json").string();
+    if (!fs::exists(sw)) {
+        // An interrupted `actsparse train` leaves its configuration and checkpoint, and
+        // writes summary.json only when every epoch is done.
+        if (fs::exists(dir / "checkpoint.pt") || fs::exists(dir / "config.json"))
+            throw core::InputError(
+                run, "unfinished training run (no summary.json; its progress is in " +
+                         std::string(fs::exists(dir / "checkpoint.pt") ? "checkpoint.pt"
+                                                                       : "config.json") +
+                         "): continue it with `actsparse train --out " + run +
+                         " --resume`, then evaluate it");
+        throw core::InputError(sw,
+                               "missing: not a training run folder (no summary.json, "
+                               "config.json or checkpoint.pt)");
+    }
+    const json summary = read_json(sw);
+    RunInfo r;
+    r.dir = run;
+    r.network = field<std::string>(summary, "network", sw);
+    r.method = field<std::string>(summary, "method", sw);
+    r.accuracy = field<double>(field<json>(summary, "test", sw), "accuracy", sw + ": test");
+    if (summary.contains("width")) {
+        r.width = field<double>(summary, "width", sw);
+    } else if (fs::exists(dir / "config.json")) {
+        // Summaries have carried the width since it was added; the configuration always has.
+        const json config = read_json((dir / "config.json").string());
+        if (config.contains("options") && config["options"].contains("width") &&
+            config["options"]["width"].is_number())
+            r.width = config["options"]["width"].get<double>();
+    }
+    return r;
+}
+
+// A calibration with what evaluate checks beyond core::Calibration: the mapping density its
+// points were planned for ("mapping_density": null = each point for its own density).
+struct CalibInfo {
+    core::Calibration c;
+    bool has_mapping_density = false;  ///< the file records it (every calibrate run does)
+    double mapping_density = -1;       ///< < 0: null
+};
+
+CalibInfo read_calibration(const std::string& path) {
+    CalibInfo ci;
+    ci.c = core::load_calibration(path);
+    const json j = json::parse(core::read_file(path), nullptr, false);
+    if (j.is_object() && j.contains("mapping_density")) {
+        const json& m = j["mapping_density"];
+        ci.has_mapping_density = true;
+        if (m.is_number() && m.get<double>() > 0 && m.get<double>() <= 1)
+            ci.mapping_density = m.get<double>();
+        else if (!m.is_null())
+            throw core::InputError(path + ".mapping_density",
+                                   "expected null or a number in (0, 1], got " + m.dump());
+    }
+    return ci;
+}
+
+std::string mapping_density_text(double d, const char* when_none) {
+    return d < 0 ? std::string(when_none) : num(d);
+}
+
+// Mismatches between a calibration and the runs: an InputError, or with
+// --allow-calibration-mismatch a warning (kept once, in order).
+class Mismatches {
+  public:
+    explicit Mismatches(bool allow) : allow_(allow) {}
+    void report(const std::string& where, const std::string& reason, bool used) {
+        if (!allow_)
+            throw core::InputError(where, reason +
+                                              " (--allow-calibration-mismatch to go on "
+                                              "regardless)");
+        const std::string w = "warning: " + where + ": " + reason +
+                              (used ? "; used as given (--allow-calibration-mismatch)"
+                                    : "; not used (--allow-calibration-mismatch)");
+        if (seen_.insert(w).second) warnings_.push_back(w);
+    }
+    const std::vector<std::string>& warnings() const { return warnings_; }
+
+  private:
+    bool allow_;
+    std::set<std::string> seen_;
+    std::vector<std::string> warnings_;
+};
+
+struct Inputs {
+    std::vector<RunInfo> runs;
+    std::vector<CalibInfo> calibs;
+    std::vector<bool> usable;  ///< per calibration: fits, or a mismatch that keeps it usable
+    Mismatches mismatches;
+    explicit Inputs(bool allow) : mismatches(allow) {}
+};
+
+Inputs check_inputs(const EvaluateOptions& o) {
+    if (o.runs.empty()) throw core::InputError("--runs", "give at least one run folder");
+    if (o.out.empty()) throw core::InputError("--out", "required");
+    if (o.zero_modes.empty()) throw core::InputError("--zero-mode", "no zero mode to evaluate");
+    std::set<std::string> modes;
+    for (core::ZeroMode m : o.zero_modes) {
+        if (m == core::ZeroMode::kNone)
+            throw core::InputError("--zero-mode", "expected gate, skip or both, got \"none\"");
+        modes.insert(core::to_string(m));
+    }
+    if (o.mapping_density >= 0 && !(o.mapping_density > 0 && o.mapping_density <= 1))
+        throw core::InputError("--mapping-density", "must be in (0, 1]");
+    Inputs in(o.allow_calibration_mismatch);
+    std::set<std::string> networks;
+    std::string network_list;
+    for (const auto& run : o.runs) {
+        in.runs.push_back(read_run(run));
+        if (networks.insert(in.runs.back().network).second)
+            network_list += (network_list.empty() ? "" : ", ") + in.runs.back().network;
+    }
+    std::string mode_list;
+    for (const auto& m : modes) mode_list += (mode_list.empty() ? "" : " and ") + m;
+    for (const auto& path : o.calibrations) {
+        in.calibs.push_back(read_calibration(path));
+        const core::Calibration& c = in.calibs.back().c;
+        bool usable = true;
+        for (size_t k = 0; k + 1 < in.calibs.size(); ++k)
+            if (in.calibs[k].c.network == c.network && in.calibs[k].c.zero_mode == c.zero_mode)
+                throw core::InputError(path, "a second calibration of " + c.network + " in " +
+                                                 c.zero_mode + " mode (the first is " +
+                                                 in.calibs[k].c.path + ")");
+        if (!networks.count(c.network)) {
+            in.mismatches.report(path + ".network",
+                                 "is \"" + c.network + "\" but the runs are " + network_list,
+                                 false);
+            usable = false;
+        }
+        if (!modes.count(c.zero_mode)) {
+            in.mismatches.report(
+                path + ".zero_mode",
+                "is \"" + c.zero_mode + "\" but --zero-mode evaluates " + mode_list, false);
+            usable = false;
+        }
+        if (usable) {
+            // As `train` compares them: a recorded width_mult against the run's width.
+            for (const RunInfo& r : in.runs)
+                if (r.network == c.network && c.width_mult > 0 && r.width > 0 &&
+                    c.width_mult != r.width)
+                    in.mismatches.report(path + ".width_mult",
+                                         "was made at width " + num(c.width_mult) + ", run " +
+                                             r.dir + " is width " + num(r.width),
+                                         true);
+            const CalibInfo& ci = in.calibs.back();
+            const bool same_md = (ci.mapping_density < 0 && o.mapping_density < 0) ||
+                                 (ci.mapping_density >= 0 && o.mapping_density >= 0 &&
+                                  std::abs(ci.mapping_density - o.mapping_density) <= 1e-12);
+            if (ci.has_mapping_density && !same_md)
+                in.mismatches.report(
+                    path + ".mapping_density",
+                    "is " +
+                        mapping_density_text(ci.mapping_density,
+                                             "null (planned for each point's density)") +
+                        " but --mapping-density is " +
+                        mapping_density_text(o.mapping_density,
+                                             "not given (planned for each image's density)"),
+                    true);
+        }
+        in.usable.push_back(usable);
+    }
+    return in;
+}
+
+// A run's traces: the manifest's layers, read.
+struct RunTraces {
+    std::vector<core::Trace> traces;
+    std::vector<bool> sparse, first;
+};
+
+RunTraces read_traces(const RunInfo& run) {
+    const std::string manifest_path = run.dir + "/traces/manifest.json";
+    if (!fs::exists(manifest_path))
+        throw core::InputError(manifest_path, "missing: export the run's traces first");
+    const json manifest = read_json(manifest_path);
+    if (field<std::string>(manifest, "network", manifest_path) != run.network)
+        throw core::InputError(manifest_path + ": network", "differs from summary.json");
+    RunTraces t;
+    for (const json& l : field<json>(manifest, "layers", manifest_path)) {
+        const std::string file =
+            run.dir + "/traces/" + field<std::string>(l, "file", manifest_path);
+        t.traces.push_back(core::read_trace(file));
+        t.sparse.push_back(field<bool>(l, "input_sparse", manifest_path));
+        t.first.push_back(t.traces.size() == 1);
+    }
+    return t;
+}
+
+// Whether calibration `c` describes the run's traces layer by layer: their number and names
+// (else it cannot predict them), and their sizes (conv, the dense MACs at the calibration's
+// batch; another width or input size gives other ones, and absolute predictions off by that).
+bool layers_fit(const core::Calibration& c, const RunInfo& run, const RunTraces& t,
+                Mismatches& mismatches) {
+    const std::string manifest_path = run.dir + "/traces/manifest.json";
+    if (c.layers.size() != t.traces.size()) {
+        mismatches.report(c.path + ".layers",
+                          "has " + std::to_string(c.layers.size()) + " layers but " +
+                              manifest_path + " has " + std::to_string(t.traces.size()),
+                          false);
+        return false;
+    }
+    for (size_t i = 0; i < t.traces.size(); ++i)
+        if (c.layers[i].name != t.traces[i].layer) {
+            mismatches.report(c.path + ".layers[" + std::to_string(i) + "].name",
+                              "is \"" + c.layers[i].name + "\" but the trace of layer " +
+                                  std::to_string(i) + " in " + manifest_path + " is \"" +
+                                  t.traces[i].layer + "\"",
+                              false);
+            return false;
+        }
+    size_t differ = 0, first = 0;
+    double first_macs = 0;
+    for (size_t i = 0; i < t.traces.size(); ++i) {
+        core::LayerShape s = t.traces[i].shape;
+        s.N = c.batch;
+        const double macs = static_cast<double>(s.macs());
+        if (std::abs(c.layers[i].conv - macs) > 1e-6 * macs) {
+            if (differ++ == 0) first = i, first_macs = macs;
+        }
+    }
+    if (differ)
+        mismatches.report(c.path + ".layers[" + std::to_string(first) + "].conv",
+                          "is " + fixed(c.layers[first].conv, 0) + " MACs but " + run.dir +
+                              "'s trace of " + c.layers[first].name + " has " +
+                              fixed(first_macs, 0) + " at batch " + std::to_string(c.batch) + " (" +
+                              std::to_string(differ) + " of " + std::to_string(t.traces.size()) +
+                              " layers differ: another width or input size?)",
+                          true);
+    return true;
 }
 
 const std::vector<std::string> kMethodOrder = {"baseline", "sparsity-targeting", "proposed-hoyer",
@@ -114,50 +394,46 @@ const std::vector<std::string> kMethodOrder = {"baseline", "sparsity-targeting",
 
 }  // namespace
 
+std::vector<std::string> check_evaluate_inputs(const EvaluateOptions& o) {
+    return check_inputs(o).mismatches.warnings();
+}
+
 json evaluate(const EvaluateOptions& o) {
     const bool tty = isatty(fileno(stderr)) != 0;
-    if (o.runs.empty()) throw core::InputError("--runs", "give at least one run folder");
-    if (o.out.empty()) throw core::InputError("--out", "required");
-    std::vector<core::Calibration> calibs;
-    for (const auto& c : o.calibrations) calibs.push_back(core::load_calibration(c));
+    Inputs in = check_inputs(o);
+
+    // Every run's traces against the calibrations that would predict them, before anything
+    // is simulated: calib[r][mode] is run r's calibration in that zero mode, if any.
+    std::vector<std::map<std::string, const core::Calibration*>> calib(in.runs.size());
+    for (size_t r = 0; r < in.runs.size(); ++r) {
+        const RunTraces t = read_traces(in.runs[r]);
+        for (size_t k = 0; k < in.calibs.size(); ++k) {
+            const core::Calibration& c = in.calibs[k].c;
+            if (in.usable[k] && c.network == in.runs[r].network &&
+                layers_fit(c, in.runs[r], t, in.mismatches))
+                calib[r][c.zero_mode] = &c;
+        }
+    }
+    const std::vector<std::string>& warnings = in.mismatches.warnings();
+    for (const auto& w : warnings) std::fprintf(stderr, "%s\n", w.c_str());
 
     std::vector<RunEval> evals;
-    for (const auto& run : o.runs) {
-        const json summary = read_json(run + "/summary.json");
-        const std::string sw = run + "/summary.json";
-        const std::string manifest_path = run + "/traces/manifest.json";
-        if (!fs::exists(manifest_path))
-            throw core::InputError(manifest_path, "missing: export the run's traces first");
-        const json manifest = read_json(manifest_path);
-        const std::string network = field<std::string>(summary, "network", sw);
-        const std::string method = field<std::string>(summary, "method", sw);
-        const double accuracy =
-            field<double>(field<json>(summary, "test", sw), "accuracy", sw + ": test");
-        if (field<std::string>(manifest, "network", manifest_path) != network)
-            throw core::InputError(manifest_path + ": network", "differs from summary.json");
-        std::vector<core::Trace> traces;
-        std::vector<bool> sparse, first;
-        for (const json& l : field<json>(manifest, "layers", manifest_path)) {
-            const std::string file =
-                run + "/traces/" + field<std::string>(l, "file", manifest_path);
-            traces.push_back(core::read_trace(file));
-            sparse.push_back(field<bool>(l, "input_sparse", manifest_path));
-            first.push_back(traces.size() == 1);
-        }
+    for (size_t r = 0; r < in.runs.size(); ++r) {
+        const RunInfo& info = in.runs[r];
+        const std::string& run = info.dir;
+        const RunTraces rt = read_traces(info);
+        const std::vector<core::Trace>& traces = rt.traces;
+        const std::vector<bool>&sparse = rt.sparse, &first = rt.first;
         for (core::ZeroMode mode : o.zero_modes) {
             RunEval ev;
             ev.run = run;
-            ev.network = network;
-            ev.method = method;
-            ev.accuracy = accuracy;
+            ev.network = info.network;
+            ev.method = info.method;
+            ev.accuracy = info.accuracy;
             ev.zero_mode = core::to_string(mode);
             ev.images = traces.empty() ? 0 : traces[0].shape.N;
-            const core::Calibration* calib = nullptr;
-            for (const auto& c : calibs)
-                if (c.network == network && c.zero_mode == ev.zero_mode) calib = &c;
-            if (calib && calib->layers.size() != traces.size())
-                throw core::InputError(calib->path + ": layers",
-                                       "count differs from " + manifest_path);
+            const auto found = calib[r].find(ev.zero_mode);
+            const core::Calibration* cal = found == calib[r].end() ? nullptr : found->second;
             tlm::SimOptions so;
             so.arch = o.arch;
             so.arch.zero_mode = mode;
@@ -182,11 +458,11 @@ json evaluate(const EvaluateOptions& o) {
                     le.cycles += r.cycles_total;
                     le.cycles_processing += r.cycles_processing;
                     le.ofmap_density += r.ofmap_density / static_cast<double>(traces[i].shape.N);
-                    if (calib) {
+                    if (cal) {
                         // The write-back form predicts a layer from its input density and
                         // the density of the ofmap it writes (a property of the activations,
                         // not of the hardware); the other forms from the input density alone.
-                        const auto& cl = calib->layers[i];
+                        const auto& cl = cal->layers[i];
                         const bool plane = cl.energy_plane.valid && cl.cycles_plane.valid;
                         const double pe = plane ? cl.energy_plane.at(r.density, r.ofmap_density)
                                                 : cl.energy_pj(r.density);
@@ -223,6 +499,15 @@ json evaluate(const EvaluateOptions& o) {
           "cycles (the PE array overlapped with DRAM transfers). *pred.* columns are the "
           "calibrated analytical model at the same traces' densities, and *err* is its error "
           "on the absolute totals.\n\n";
+    results["warnings"] = warnings;
+    if (!warnings.empty()) {
+        md << "**Calibrations that do not fit the runs** (allowed by "
+              "`--allow-calibration-mismatch`; *pred.* and *err* columns are to be read with "
+              "them in mind):\n\n";
+        for (const auto& w : warnings)
+            md << "- " << w.substr(std::string("warning: ").size()) << "\n";
+        md << "\n";
+    }
     std::map<std::string, std::vector<const RunEval*>> groups;  // network/zero mode
     for (const auto& e : evals) groups[e.network + " (" + e.zero_mode + ")"].push_back(&e);
     fs::create_directories(o.out + "/figures");
@@ -302,11 +587,12 @@ json evaluate(const EvaluateOptions& o) {
         }
         results["tables"][key] = rows;
 
-        // Fig. 6: per-layer density, energy and cycles of every method.
-        std::string stem = key;
-        for (char& c : stem)
-            if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-        const std::string dat = o.out + "/figures/" + stem + ".dat";
+        // Fig. 6: per-layer density, energy and cycles of every method. File names are
+        // <network>-<zero mode>-*.png (as in docs/results/), and the script names its files
+        // relative to figures/: `gnuplot <stem>.gp` there redraws them, also in a copy.
+        const std::string stem = file_safe(runs[0]->network) + "-" + runs[0]->zero_mode;
+        const std::string fig_dir = o.out + "/figures";
+        const std::string dat = stem + ".dat";
         {
             std::ostringstream d;
             d << "# layer";
@@ -322,45 +608,56 @@ json evaluate(const EvaluateOptions& o) {
                 }
                 d << "\n";
             }
-            core::write_file_atomic(dat, d.str());
+            core::write_file_atomic(fig_dir + "/" + dat, d.str());
         }
-        const std::string png = o.out + "/figures/" + stem + "-layers.png";
-        const std::string fig1 = o.out + "/figures/" + stem + "-density-vs-energy.png";
+        const std::string png = stem + "-layers.png";
+        const std::string fig1 = stem + "-density-vs-energy.png";
+        const std::string fig_acc = stem + "-accuracy-vs-energy.png";
         std::ostringstream g;
-        g << "set terminal pngcairo size 1200,1000\nset output '" << png << "'\n"
-          << "set multiplot layout 3,1 title '" << key << ": per conv layer'\n"
-          << "set style data linespoints\nset key outside right\nset xlabel 'conv layer'\n";
+        // Run labels hold underscores and parentheses: no enhanced-text markup.
+        g << "# " << key << ": run `gnuplot " << stem
+          << ".gp` in this folder to draw the figures (written by actsparse evaluate).\n"
+          << "set terminal pngcairo size 1200,1000 noenhanced\nset output " << gq(png) << "\n"
+          << "set multiplot layout 3,1 title " << gq(key + ": per conv layer") << "\n"
+          << "set style data linespoints\nset key outside right\nset offsets 0.5, 0.5, graph 0.05, "
+             "graph 0.05\nset xlabel 'conv layer'\n";
         const char* ylabels[] = {"ifmap density", "energy (uJ)", "cycles"};
         for (int k = 0; k < 3; ++k) {
             g << "set ylabel '" << ylabels[k] << "'\nplot ";
             for (size_t m = 0; m < runs.size(); ++m)
-                g << (m ? ", " : "") << "'" << dat << "' using 1:" << 2 + 3 * m + k << " title '"
-                  << label(runs[m]->run, runs[m]->method) << "'";
+                g << (m ? ", " : "") << gq(dat) << " using 1:" << 2 + 3 * m + k << " title "
+                  << gq(label(runs[m]->run, runs[m]->method));
             g << "\n";
         }
-        g << "unset multiplot\n";
-        // Fig. 1: mean density against energy, one point per method.
-        g << "set terminal pngcairo size 800,600\nset output '" << fig1 << "'\n"
+        g << "unset multiplot\nset output\n";
+        // Fig. 1: mean density against energy, one point per method. The offsets keep the
+        // points (and their labels) off the axes.
+        g << "set terminal pngcairo size 800,600 noenhanced\nset output " << gq(fig1) << "\n"
+          << "set title " << gq(key + ": mean ifmap density against energy") << "\n"
           << "set xlabel 'mean ifmap density (sparse-input layers)'\nset ylabel 'energy (uJ)'\n"
+          << "set offsets graph 0.1, graph 0.25, graph 0.1, graph 0.1\n"
           << "set key off\nplot '-' using 1:2:3 with labels point pt 7 offset char 1,1\n";
-        for (const RunEval* r : runs)
-            g << r->mean_density << " " << r->energy_pj() / 1e6 << " \"" << label(r->run, r->method)
-              << "\"\n";
-        g << "e\n";
+        for (const RunEval* r : runs) {
+            std::string l = label(r->run, r->method);
+            std::replace(l.begin(), l.end(), '"', '\'');
+            g << r->mean_density << " " << r->energy_pj() / 1e6 << " \"" << l << "\"\n";
+        }
+        g << "e\nset output\n";
         // Accuracy against measured energy: the trade-off each method reaches.
-        const std::string fig_acc = o.out + "/figures/" + stem + "-accuracy-vs-energy.png";
         if (base) {
             // One line per method through its runs (e.g. the lambda search), by energy.
             std::vector<std::string> methods;
             for (const RunEval* r : runs)
                 if (std::find(methods.begin(), methods.end(), r->method) == methods.end())
                     methods.push_back(r->method);
-            g << "set output '" << fig_acc << "'\n"
+            g << "set output " << gq(fig_acc) << "\n"
+              << "set title " << gq(key + ": top-1 accuracy against energy") << "\n"
               << "set xlabel 'energy, % of baseline (cycle-level model)'\nset ylabel 'top-1 (%)'\n"
-              << "set key bottom right\nplot ";
+              << "set offsets graph 0.1, graph 0.1, graph 0.15, graph 0.15\n"
+              << "set key inside bottom right\nplot ";
             for (size_t m = 0; m < methods.size(); ++m)
                 g << (m ? ", " : "") << "'-' using 1:2 with linespoints pt " << 5 + 2 * m
-                  << " title '" << methods[m] << "'";
+                  << " title " << gq(methods[m]);
             g << "\n";
             for (const auto& m : methods) {
                 std::vector<std::pair<double, double>> pts;
@@ -372,20 +669,19 @@ json evaluate(const EvaluateOptions& o) {
                 for (const auto& [x, y] : pts) g << x << " " << y << "\n";
                 g << "e\n";
             }
+            g << "set output\n";
         }
-        const std::string gp = o.out + "/figures/" + stem + ".gp";
-        core::write_file_atomic(gp, g.str());
-        const bool drawn = gnuplot(gp);
+        const std::string gp = stem + ".gp";
+        core::write_file_atomic(fig_dir + "/" + gp, g.str());
+        const bool drawn = gnuplot(fig_dir, gp);
         md << "\n";
         if (drawn)
-            md << "![per-layer](figures/" << fs::path(png).filename().string() << ")\n\n"
-               << "![density vs energy](figures/" << fs::path(fig1).filename().string() << ")\n\n"
-               << (base ? "![accuracy vs energy](figures/" + fs::path(fig_acc).filename().string() +
-                              ")\n\n"
-                        : std::string());
+            md << "![per-layer](figures/" << png << ")\n\n"
+               << "![density vs energy](figures/" << fig1 << ")\n\n"
+               << (base ? "![accuracy vs energy](figures/" + fig_acc + ")\n\n" : std::string());
         else
-            md << "(gnuplot unavailable: figure data in figures/"
-               << fs::path(dat).filename().string() << ")\n\n";
+            md << "(gnuplot unavailable: figure data in figures/" << dat << ", script figures/"
+               << gp << ")\n\n";
     }
     core::write_file_atomic(o.out + "/results.json", results.dump(2) + "\n");
     core::write_file_atomic(o.out + "/results.md", md.str());

@@ -1,7 +1,7 @@
 #pragma once
 /// @file Closing the loop: trained runs' real per-layer traces through the cycle-level model,
 /// compared with each other (the paper's Table I and Fig. 6) and with the calibrated model's
-/// prediction. Inputs are run folders (config.json, summary.json) whose traces were exported
+/// prediction. Inputs are finished run folders (summary.json) whose traces were exported
 /// (`actsparse trace export`, <run>/traces/manifest.json).
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -17,7 +17,15 @@ struct EvaluateOptions {
     core::ArchConfig arch;
     std::vector<core::ZeroMode> zero_modes = {core::ZeroMode::kGate, core::ZeroMode::kSkip};
     /// calib.json files; each applies to its network and zero mode (none: no prediction).
+    /// Each must fit the runs it predicts: network, zero mode, width (`width_mult` against
+    /// the run's `width`), layer names and sizes (`conv` against the traces' MACs at the
+    /// calibration's batch) and `mapping_density`; else evaluate throws InputError.
     std::vector<std::string> calibrations;
+    /// A calibration that does not fit is a warning (stderr, results.md, results.json)
+    /// instead: one of another network or zero mode, or whose layers differ in name or
+    /// number, is left unused; one of another width, layer size or mapping density is used
+    /// as given.
+    bool allow_calibration_mismatch = false;
     /// < 0: the mapper plans each image's layer for its measured density; else for this one.
     double mapping_density = -1;
     std::string out;      ///< output folder: results.json, results.md, figures/
@@ -51,8 +59,19 @@ struct RunEval {
     double predicted_cycles() const;
 };
 
+/// The checks that need no traces, for a caller to make before it exports any: every run
+/// folder is a finished training run (an interrupted one is refused with the command that
+/// continues it), zero modes are gate or skip, and every calibration fits the runs' network,
+/// zero mode, width and the mapping density. Throws InputError naming the file and field;
+/// returns the warnings of the mismatches that options.allow_calibration_mismatch allows.
+std::vector<std::string> check_evaluate_inputs(const EvaluateOptions& options);
+
 /// Simulates every run in every zero mode and writes results.json, results.md and the
-/// figures into options.out (atomically per file). Returns results.json's content.
+/// figures into options.out (atomically per file): figures/<network>-<zero mode>.{dat,gp} and
+/// its -layers, -density-vs-energy and -accuracy-vs-energy PNGs; the .gp script names its
+/// files relative to figures/. Checks its inputs first (check_evaluate_inputs, then every
+/// calibration's layers against the traces) and writes nothing when they are refused.
+/// Mismatch warnings go to stderr. Returns results.json's content.
 nlohmann::json evaluate(const EvaluateOptions& options);
 
 }  // namespace actsparse::traces

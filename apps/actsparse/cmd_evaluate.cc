@@ -24,6 +24,7 @@ void add_evaluate_command(CLI::App& app) {
         std::vector<std::string> calibrations;
         std::string out;
         bool reexport = false;
+        bool allow_mismatch = false;
         double mapping_density = -1;
     };
     auto o = std::make_shared<Opts>();
@@ -32,11 +33,17 @@ void add_evaluate_command(CLI::App& app) {
     cmd->add_option("--runs", o->runs, "Run folders (baseline and methods)")->required();
     cmd->add_option("--arch", o->arch, "eyeriss-v1, eyeriss-v2 or an architecture YAML")
         ->capture_default_str();
-    cmd->add_option("--zero-mode", o->zero_mode, "gate | skip | both")->capture_default_str();
+    cmd->add_option("--zero-mode", o->zero_mode, "gate | skip | both (gate and skip)")
+        ->capture_default_str();
     cmd->add_option("--images", o->images, "Test images per trace (export)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    cmd->add_option("--calibration", o->calibrations, "calib.json files for the predictions");
+    cmd->add_option("--calibration", o->calibrations,
+                    "calib.json files for the predictions (each must fit the runs' network, "
+                    "width and --mapping-density)");
+    cmd->add_flag("--allow-calibration-mismatch", o->allow_mismatch,
+                  "A calibration that does not fit the runs is a warning, not an error "
+                  "(docs/cli.md)");
     cmd->add_option("--out", o->out, "Output folder")->required();
     cmd->add_flag("--reexport", o->reexport, "Export traces again even if present");
     cmd->add_option("--mapping-density", o->mapping_density,
@@ -46,11 +53,17 @@ void add_evaluate_command(CLI::App& app) {
         traces::EvaluateOptions eo;
         eo.runs = o->runs;
         eo.arch = core::load_arch(o->arch);
+        // `none` (an array that exploits no zeros) is refused, as calibrate refuses it: no
+        // calibration exists for it, and it does not show what the trained sparsity buys.
         if (o->zero_mode == "both")
             eo.zero_modes = {core::ZeroMode::kGate, core::ZeroMode::kSkip};
-        else
+        else if (o->zero_mode == "gate" || o->zero_mode == "skip")
             eo.zero_modes = {core::parse_zero_mode(o->zero_mode, "--zero-mode")};
+        else
+            throw core::InputError("--zero-mode",
+                                   "expected gate, skip or both, got \"" + o->zero_mode + "\"");
         eo.calibrations = o->calibrations;
+        eo.allow_calibration_mismatch = o->allow_mismatch;
         if (o->mapping_density >= 0 && !(o->mapping_density > 0 && o->mapping_density <= 1))
             throw core::InputError("--mapping-density", "must be in (0, 1]");
         eo.mapping_density = o->mapping_density;
@@ -65,7 +78,10 @@ void add_evaluate_command(CLI::App& app) {
             std::snprintf(buf, sizeof buf, "%g", o->mapping_density);
             eo.command += std::string(" --mapping-density ") + buf;
         }
+        if (o->allow_mismatch) eo.command += " --allow-calibration-mismatch";
         eo.command += " --out " + o->out;
+        // Unfinished runs and calibrations that do not fit are refused before any export.
+        traces::check_evaluate_inputs(eo);
         for (const auto& run : o->runs) {
             const std::string manifest = run + "/traces/manifest.json";
             bool have = std::filesystem::exists(manifest) && !o->reexport;

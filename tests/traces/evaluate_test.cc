@@ -46,8 +46,10 @@ core::LayerShape shape(int i) {
     return s;
 }
 
-// A run folder: summary.json and traces/ at ifmap density `d` (layer 0 is the image).
-void make_run(const std::string& dir, const std::string& method, double accuracy, double d) {
+// A run folder: summary.json and traces/ at ifmap density `d` (layer 0 is the image);
+// `width` > 0 is recorded in summary.json as `train` does.
+void make_run(const std::string& dir, const std::string& method, double accuracy, double d,
+              double width = 0) {
     fs::create_directories(dir + "/traces");
     json layers = json::array();
     for (int i = 0; i < 2; ++i) {
@@ -63,34 +65,44 @@ void make_run(const std::string& dir, const std::string& method, double accuracy
     }
     std::ofstream(dir + "/traces/manifest.json")
         << json{{"network", "tiny"}, {"images", 2}, {"layers", layers}}.dump();
-    std::ofstream(dir + "/summary.json")
-        << json{{"network", "tiny"}, {"method", method}, {"test", {{"accuracy", accuracy}}}}.dump();
+    json summary = {{"network", "tiny"}, {"method", method}, {"test", {{"accuracy", accuracy}}}};
+    if (width > 0) summary["width"] = width;
+    std::ofstream(dir + "/summary.json") << summary.dump();
 }
 
-void write_calib(const std::string& path, const std::string& mode,
-                 const std::string& form = "free") {
+// A calib.json of the "tiny" network above; `conv` is each layer's MACs at batch 1, as
+// `calibrate` writes it. Tests change fields of it before writing it.
+json calib_json(const std::string& mode, const std::string& form = "free") {
     json layers = json::array();
-    for (int i = 0; i < 2; ++i)
+    for (int i = 0; i < 2; ++i) {
+        core::LayerShape s = shape(i);
+        s.N = 1;
         layers.push_back(
             {{"energy", {{"writeback", {{"intercept", 5e4}, {"slope", 1e5}, {"slope_out", 3e5}}}}},
              {"cycles",
               {{"writeback", {{"intercept", 40.0}, {"slope", 90.0}, {"slope_out", 20.0}}}}},
              {"index", i},
              {"name", "conv" + std::to_string(i)},
-             {"conv", 1000.0},
+             {"conv", static_cast<double>(s.macs())},
              {"map_e", 1.0},
              {"map_c", 1.0},
              {"e_l", 2e5 * (i + 1)},
              {"c_l", 100.0 * (i + 1)},
              {"e0_l", 1e5},
              {"c0_l", 50.0}});
-    std::ofstream(path) << json{
-        {"schema", "actsparse.calibration/1"},
-        {"network", "tiny"},
-        {"zero_mode", mode},
-        {"form", form},
-        {"global", {{"e1", 1.0}, {"e0", 1.0}, {"c1", 1.0}, {"c0", 1.0}}},
-        {"layers", layers}}.dump();
+    }
+    return {{"schema", "actsparse.calibration/1"},
+            {"network", "tiny"},
+            {"zero_mode", mode},
+            {"form", form},
+            {"mapping_density", nullptr},
+            {"global", {{"e1", 1.0}, {"e0", 1.0}, {"c1", 1.0}, {"c0", 1.0}}},
+            {"layers", layers}};
+}
+
+void write_calib(const std::string& path, const std::string& mode,
+                 const std::string& form = "free") {
+    std::ofstream(path) << calib_json(mode, form).dump();
 }
 
 TEST(Evaluate, SimulatesEachImageAndComparesWithTheBaseline) {
@@ -258,6 +270,237 @@ TEST(SimulateEpilogue, BiasAndReluAfterDecideTheWrittenOfmap) {
     EXPECT_THROW(tlm::simulate_layer(t, opts), core::InputError);
     t.extra["bias"] = "not json";
     EXPECT_THROW(tlm::simulate_layer(t, opts), core::InputError);
+}
+
+// What evaluate makes of one calibration (a changed calib_json("skip")) on a width-0.25
+// baseline: the InputError's text ("" when accepted), and with --allow-calibration-mismatch
+// the warnings and whether the prediction was made.
+struct Outcome {
+    std::string error, allowed_error;
+    json warnings;
+    bool predicted = false;
+    bool output_on_error = false;
+};
+
+Outcome try_calibration(const json& calib, double mapping_density = -1,
+                        std::vector<core::ZeroMode> modes = {core::ZeroMode::kSkip}) {
+    TempDir tmp;
+    make_run(tmp / "base", "baseline", 0.9, 0.6, 0.25);
+    std::ofstream(tmp / "calib.json") << calib.dump();
+    EvaluateOptions o;
+    o.runs = {tmp / "base"};
+    o.arch = core::load_arch("eyeriss-v1");
+    o.zero_modes = modes;
+    o.calibrations = {tmp / "calib.json"};
+    o.mapping_density = mapping_density;
+    o.out = tmp / "out";
+    o.progress = false;
+    Outcome out;
+    try {
+        evaluate(o);
+    } catch (const core::InputError& e) {
+        out.error = e.what();
+        out.output_on_error = fs::exists(o.out);
+    }
+    o.allow_calibration_mismatch = true;
+    try {
+        const json r = evaluate(o);
+        out.warnings = r["warnings"];
+        for (const auto& [key, rows] : r["tables"].items())
+            for (const auto& row : rows)
+                out.predicted = out.predicted || row["predicted_energy_pj"].get<double>() >= 0;
+    } catch (const core::InputError& e) {
+        out.allowed_error = e.what();
+    }
+    return out;
+}
+
+TEST(EvaluateCalibration, AFittingOneIsUsedWithoutWarnings) {
+    json c = calib_json("skip");
+    c["width_mult"] = 0.25;
+    const Outcome r = try_calibration(c);
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.warnings, json::array());
+    EXPECT_TRUE(r.predicted);
+    // The recorded mapping density agrees with --mapping-density.
+    c["mapping_density"] = 0.5;
+    const Outcome fixed = try_calibration(c, 0.5);
+    EXPECT_EQ(fixed.error, "");
+    EXPECT_TRUE(fixed.predicted);
+}
+
+TEST(EvaluateCalibration, AnotherNetworkIsAnErrorOrWithTheFlagUnused) {
+    json c = calib_json("skip");
+    c["network"] = "squeezenet-cifar";
+    const Outcome r = try_calibration(c);
+    EXPECT_NE(r.error.find("calib.json.network: is \"squeezenet-cifar\" but the runs are tiny"),
+              std::string::npos)
+        << r.error;
+    EXPECT_NE(r.error.find("--allow-calibration-mismatch"), std::string::npos) << r.error;
+    EXPECT_FALSE(r.output_on_error);
+    EXPECT_EQ(r.allowed_error, "");
+    ASSERT_EQ(r.warnings.size(), 1u) << r.warnings;
+    EXPECT_NE(r.warnings[0].get<std::string>().find("; not used"), std::string::npos);
+    EXPECT_FALSE(r.predicted);
+}
+
+TEST(EvaluateCalibration, AnotherWidthIsAnErrorOrWithTheFlagAWarning) {
+    json c = calib_json("skip");
+    c["width_mult"] = 1.0;
+    const Outcome r = try_calibration(c);
+    EXPECT_NE(r.error.find("calib.json.width_mult: was made at width 1.0, run "), std::string::npos)
+        << r.error;
+    EXPECT_NE(r.error.find("is width 0.25"), std::string::npos) << r.error;
+    EXPECT_FALSE(r.output_on_error);
+    ASSERT_EQ(r.warnings.size(), 1u) << r.warnings;
+    EXPECT_NE(r.warnings[0].get<std::string>().find("width_mult"), std::string::npos);
+    EXPECT_TRUE(r.predicted);  // used as given
+}
+
+TEST(EvaluateCalibration, OtherLayerSizesWithoutAWidthAreAnError) {
+    // An older calib.json without width_mult: the layers' MACs tell the width apart.
+    json c = calib_json("skip");
+    for (auto& l : c["layers"]) l["conv"] = 16 * l["conv"].get<double>();
+    const Outcome r = try_calibration(c);
+    EXPECT_NE(r.error.find("calib.json.layers[0].conv: is 294912 MACs but"), std::string::npos)
+        << r.error;
+    EXPECT_NE(r.error.find("has 18432 at batch 1 (2 of 2 layers differ"), std::string::npos)
+        << r.error;
+    EXPECT_FALSE(r.output_on_error);
+    EXPECT_EQ(r.warnings.size(), 1u) << r.warnings;
+    EXPECT_TRUE(r.predicted);
+}
+
+TEST(EvaluateCalibration, OtherLayerNamesAreAnErrorOrWithTheFlagUnused) {
+    json c = calib_json("skip");
+    c["layers"][1]["name"] = "fire2.squeeze";
+    const Outcome r = try_calibration(c);
+    EXPECT_NE(r.error.find("calib.json.layers[1].name: is \"fire2.squeeze\""), std::string::npos)
+        << r.error;
+    EXPECT_FALSE(r.predicted);
+    EXPECT_EQ(r.warnings.size(), 1u);
+}
+
+TEST(EvaluateCalibration, AnotherMappingDensityIsAnError) {
+    json c = calib_json("skip");  // "mapping_density": null, planned per point
+    Outcome r = try_calibration(c, 0.5);
+    EXPECT_NE(r.error.find("calib.json.mapping_density: is null (planned for each point's "
+                           "density) but --mapping-density is 0.5"),
+              std::string::npos)
+        << r.error;
+    EXPECT_TRUE(r.predicted);
+    c["mapping_density"] = 0.5;
+    r = try_calibration(c);
+    EXPECT_NE(r.error.find("calib.json.mapping_density: is 0.5 but --mapping-density is not "
+                           "given"),
+              std::string::npos)
+        << r.error;
+    r = try_calibration(c, 0.4);
+    EXPECT_NE(r.error.find("is 0.5 but --mapping-density is 0.4"), std::string::npos) << r.error;
+    EXPECT_FALSE(r.output_on_error);
+    c["mapping_density"] = "half";
+    r = try_calibration(c);
+    EXPECT_NE(r.error.find("calib.json.mapping_density: expected null or a number"),
+              std::string::npos)
+        << r.error;
+    EXPECT_NE(r.allowed_error, "");  // a malformed file is not a mismatch
+}
+
+TEST(EvaluateCalibration, AZeroModeNotEvaluatedIsAnError) {
+    const Outcome r = try_calibration(calib_json("gate"));
+    EXPECT_NE(r.error.find("calib.json.zero_mode: is \"gate\" but --zero-mode evaluates skip"),
+              std::string::npos)
+        << r.error;
+    EXPECT_FALSE(r.predicted);
+    EXPECT_EQ(r.warnings.size(), 1u);
+}
+
+TEST(Evaluate, RefusesZeroModeNone) {
+    TempDir tmp;
+    make_run(tmp / "base", "baseline", 0.9, 0.8);
+    EvaluateOptions o;
+    o.runs = {tmp / "base"};
+    o.arch = core::load_arch("eyeriss-v1");
+    o.zero_modes = {core::ZeroMode::kNone};
+    o.out = tmp / "out";
+    o.progress = false;
+    try {
+        evaluate(o);
+        ADD_FAILURE() << "zero mode none accepted";
+    } catch (const core::InputError& e) {
+        EXPECT_STREQ(e.what(), "--zero-mode: expected gate, skip or both, got \"none\"");
+    }
+    EXPECT_FALSE(fs::exists(o.out));
+}
+
+TEST(Evaluate, AnUnfinishedRunSaysHowToContinueIt) {
+    TempDir tmp;
+    make_run(tmp / "base", "baseline", 0.9, 0.8);
+    const std::string run = tmp / "run";
+    fs::create_directories(run);
+    std::ofstream(run + "/config.json") << "{}";
+    std::ofstream(run + "/checkpoint.pt") << "x";
+    EvaluateOptions o;
+    o.runs = {tmp / "base", run};
+    o.arch = core::load_arch("eyeriss-v1");
+    o.out = tmp / "out";
+    o.progress = false;
+    try {
+        check_evaluate_inputs(o);
+        ADD_FAILURE() << "unfinished run accepted";
+    } catch (const core::InputError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  run +
+                      ": unfinished training run (no summary.json; its progress is in "
+                      "checkpoint.pt): continue it with `actsparse train --out " +
+                      run + " --resume`, then evaluate it");
+    }
+    EXPECT_THROW(evaluate(o), core::InputError);
+    EXPECT_FALSE(fs::exists(o.out));
+    fs::remove_all(run);
+    fs::create_directories(run);
+    try {
+        check_evaluate_inputs(o);
+        ADD_FAILURE() << "empty folder accepted";
+    } catch (const core::InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("summary.json: missing: not a training run folder"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(Evaluate, FigureScriptNamesItsFilesRelativeToItsFolder) {
+    TempDir tmp;
+    make_run(tmp / "base", "baseline", 0.9, 0.8);
+    make_run(tmp / "hybrid_x0.3", "proposed-hybrid", 0.88, 0.3);
+    EvaluateOptions o;
+    o.runs = {tmp / "base", tmp / "hybrid_x0.3"};
+    o.arch = core::load_arch("eyeriss-v1");
+    o.zero_modes = {core::ZeroMode::kSkip};
+    o.out = tmp / "out";
+    o.progress = false;
+    evaluate(o);
+    const std::string gp = core::read_file(o.out + "/figures/tiny-skip.gp");
+    EXPECT_TRUE(fs::exists(o.out + "/figures/tiny-skip.dat"));
+    EXPECT_EQ(gp.find(tmp / ""), std::string::npos) << gp;  // no absolute path
+    EXPECT_EQ(gp.find(o.out), std::string::npos) << gp;
+    for (const char* want :
+         {"set output 'tiny-skip-layers.png'", "set output 'tiny-skip-density-vs-energy.png'",
+          "set output 'tiny-skip-accuracy-vs-energy.png'", "'tiny-skip.dat' using 1:2",
+          "set title 'tiny (skip): top-1 accuracy against energy'",
+          "set title 'tiny (skip): mean ifmap density against energy'", "set offsets graph",
+          "title 'proposed-hybrid (hybrid_x0.3)'", "noenhanced"})
+        EXPECT_NE(gp.find(want), std::string::npos) << want << "\n" << gp;
+    const std::string md = core::read_file(o.out + "/results.md");
+    if (std::system("gnuplot --version >/dev/null 2>&1") == 0) {
+        for (const char* png : {"tiny-skip-layers.png", "tiny-skip-density-vs-energy.png",
+                                "tiny-skip-accuracy-vs-energy.png"}) {
+            EXPECT_TRUE(fs::exists(o.out + "/figures/" + png)) << png;
+            EXPECT_NE(md.find(std::string("(figures/") + png + ")"), std::string::npos) << md;
+        }
+    } else {
+        EXPECT_NE(md.find("figure data in figures/tiny-skip.dat"), std::string::npos) << md;
+    }
 }
 
 }  // namespace
