@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -80,7 +81,8 @@ LayerShape LayerShape::parse_spec(const std::string& spec, const std::string& wh
         throw InputError(where + ": stride", "give either stride or Hstride/Wstride");
     if (kv.count("pad") && (kv.count("Hpad") || kv.count("Wpad")))
         throw InputError(where + ": pad", "give either pad or Hpad/Wpad");
-    const std::map<std::string, std::vector<int64_t*>> fields = {
+    // In the order the unknown-key message lists them.
+    const std::vector<std::pair<std::string, std::vector<int64_t*>>> fields = {
         {"N", {&s.N}},
         {"C", {&s.C}},
         {"M", {&s.M}},
@@ -98,8 +100,13 @@ LayerShape LayerShape::parse_spec(const std::string& spec, const std::string& wh
         {"stride", {&s.Hstride, &s.Wstride}},
         {"pad", {&s.Hpad, &s.Wpad}}};
     for (const auto& [key, value] : kv) {
-        auto it = fields.find(key);
-        if (it == fields.end()) throw InputError(where + ": " + key, "unknown key");
+        auto it = std::find_if(fields.begin(), fields.end(),
+                               [&](const auto& f) { return f.first == key; });
+        if (it == fields.end()) {
+            std::string keys;
+            for (const auto& f : fields) keys += (keys.empty() ? "" : " ") + f.first;
+            throw InputError(where + ": " + key, "unknown key (keys: " + keys + ")");
+        }
         for (int64_t* f : it->second) *f = value;
     }
     for (const char* required : {"C", "M", "P", "Q"})

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <string_view>
 #include <thread>
 
 #include "core/error.h"
@@ -101,6 +103,53 @@ void expect_tensor(const SafetensorsEntry& e, const std::string& where,
         throw InputError(
             where + ": " + e.name + ".shape",
             shape_text(e.shape) + " disagrees with the metadata shape " + shape_text(shape));
+}
+
+// The dtypes a trace tensor may have; other tensors are refused later, by name.
+void check_trace_dtype(const std::string& name, const std::string& dtype,
+                       const std::string& where) {
+    static const std::pair<const char*, std::vector<std::string>> kRules[] = {
+        {"ifmap", {"I16"}},
+        {"weight", {"I16"}},
+        {"ofmap_acc", {"I32", "I64"}},
+        {"ifmap_float", {"F32"}}};
+    for (const auto& [tensor, allowed] : kRules) {
+        if (name != tensor) continue;
+        // An unknown dtype is the container's error ("unknown dtype 'Q7'").
+        if (safetensors_dtype_bytes(dtype) == 0) return;
+        if (std::find(allowed.begin(), allowed.end(), dtype) != allowed.end()) return;
+        std::string text;
+        for (const auto& d : allowed) text += (text.empty() ? "" : " or ") + d;
+        throw InputError(where + ": " + name + ".dtype", "expected " + text + ", got " + dtype);
+    }
+}
+
+// Called when the container refused the file: if its header is readable JSON and a trace
+// tensor has a dtype the trace format does not allow, that is the error to report (a wrong
+// dtype also makes the tensor's data_offsets disagree with its size, which the container
+// would report first). Otherwise returns, and the container's error stands.
+void check_trace_dtypes_of_refused_file(const std::string& bytes, const std::string& where) {
+    if (bytes.size() < 8) return;
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[i]);
+    if (n > bytes.size() - 8 || n > 100'000'000) return;
+    struct TooBig {};
+    nlohmann::json j;
+    try {
+        int64_t values = 0;  // the same bounds as the container's parser
+        auto guard = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+            if (depth > 8 || ++values > 1'000'000) throw TooBig{};
+            return true;
+        };
+        j = nlohmann::json::parse(std::string_view(bytes).substr(8, n), guard);
+    } catch (...) {
+        return;
+    }
+    if (!j.is_object()) return;
+    for (auto it = j.begin(); it != j.end(); ++it)
+        if (it.key() != "__metadata__" && it.value().is_object() && it.value().contains("dtype") &&
+            it.value()["dtype"].is_string())
+            check_trace_dtype(it.key(), it.value()["dtype"].get<std::string>(), where);
 }
 
 // splitmix64: derives independent generator seeds from the user's seed, so the weights do
@@ -287,7 +336,16 @@ std::string encode_trace(const Trace& t) {
 }
 
 Trace decode_trace(const std::string& bytes, const std::string& where) {
-    const SafetensorsHeader h = parse_safetensors(bytes, where);
+    SafetensorsHeader h;
+    try {
+        h = parse_safetensors(bytes, where);
+    } catch (const InputError&) {
+        check_trace_dtypes_of_refused_file(bytes, where);
+        throw;
+    }
+    // Dtypes first, as for a file the container refused: a wrong dtype is the root cause
+    // whatever else disagrees.
+    for (const auto& e : h.tensors) check_trace_dtype(e.name, e.dtype, where);
     const std::string meta_where = where + ": __metadata__";
     auto meta = [&](const std::string& key) -> const std::string& {
         auto it = h.metadata.find(key);

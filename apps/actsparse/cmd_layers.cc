@@ -1,32 +1,85 @@
-// `actsparse layers`: prints a network's conv layers with shapes and MACs.
+// `actsparse layers`: prints a network's conv layers with shapes and MACs, or (--list) the
+// built-in networks.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "apps/actsparse/commands.h"
+#include "core/error.h"
 #include "core/network.h"
 
 namespace actsparse::app {
+namespace {
+
+// One line per built-in network: name, conv layers, input, classes, MACs at batch 1.
+void print_network_list(const core::NetOptions& opts, bool json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const std::string& name : core::builtin_network_names()) {
+        const core::Network net = core::builtin_network(name, opts);
+        const core::Op& in = net.input();
+        const size_t convs = net.conv_layers().size();
+        const int64_t macs = net.conv_macs();
+        if (json) {
+            j.push_back({{"name", name},
+                         {"conv_layers", convs},
+                         {"input", {in.channels, in.height, in.width}},
+                         {"classes", net.num_classes},
+                         {"width", opts.width_mult},
+                         {"macs", macs}});
+            continue;
+        }
+        const std::string input = std::to_string(in.channels) + "x" + std::to_string(in.height) +
+                                  "x" + std::to_string(in.width);
+        std::printf("%-20s %3zu conv layers, input %-10s %4lld classes, %8.1f M MACs\n",
+                    name.c_str(), convs, (input + ",").c_str(), (long long)net.num_classes,
+                    macs / 1e6);
+    }
+    if (json) std::cout << j.dump(2) << std::endl;
+}
+
+}  // namespace
 
 void add_layers_command(CLI::App& app) {
     struct Opts {
         std::string net;
         int64_t batch = 1;
+        double width = 1.0;
         bool json = false;
+        bool list = false;
     };
     auto opts = std::make_shared<Opts>();
-    auto* cmd = app.add_subcommand("layers", "List a network's conv layers with shapes and MACs");
-    cmd->add_option("--net", opts->net, "Network name (see --list)")->required();
+    auto* cmd = app.add_subcommand(
+        "layers", "List a network's conv layers with shapes and MACs, or (--list) the networks");
+    auto* net = cmd->add_option("--net", opts->net,
+                                "A built-in network (names: `actsparse layers --list`)");
+    cmd->add_flag("--list", opts->list,
+                  "List the built-in networks (conv layers, input CxHxW, classes, MACs at batch "
+                  "1 and --width), one per line")
+        ->excludes(net);
     cmd->add_option("--batch", opts->batch, "Batch size N")->check(CLI::PositiveNumber);
+    cmd->add_option("--width", opts->width, "Channel width multiplier (as calibrate and train)")
+        ->capture_default_str();
     cmd->add_flag("--json", opts->json, "Print JSON instead of a table");
     cmd->callback([opts]() {
-        const core::Network net = core::builtin_network(opts->net);
+        if (!(opts->width > 0) || !std::isfinite(opts->width))
+            throw core::InputError("--width", "must be a finite number > 0");
+        core::NetOptions net_opts;
+        net_opts.width_mult = opts->width;
+        if (opts->list) {
+            print_network_list(net_opts, opts->json);
+            return;
+        }
+        if (opts->net.empty())
+            throw core::InputError("--net", "required (or --list for the built-in networks)");
+        const core::Network net = core::builtin_network(opts->net, net_opts);
         const auto layers = net.conv_layers(opts->batch);
         if (opts->json) {
             nlohmann::json j;
             j["network"] = net.name;
             j["batch"] = opts->batch;
+            j["width"] = opts->width;
             j["total_macs"] = net.conv_macs(opts->batch);
             for (const auto& l : layers)
                 j["layers"].push_back({{"index", l.index},
@@ -51,9 +104,11 @@ void add_layers_command(CLI::App& app) {
                 (long long)s.G, (long long)s.Hstride, (long long)s.Hpad, (long long)s.macs(),
                 l.input_sparse ? "yes" : "no");
         }
-        std::printf("%s: %zu conv layers, %lld MACs at batch %lld (%.1f M)\n", net.name.c_str(),
+        const std::string width =
+            opts->width == 1.0 ? "" : ", width " + nlohmann::json(opts->width).dump();
+        std::printf("%s: %zu conv layers, %lld MACs at batch %lld%s (%.1f M)\n", net.name.c_str(),
                     layers.size(), (long long)net.conv_macs(opts->batch), (long long)opts->batch,
-                    net.conv_macs(opts->batch) / 1e6);
+                    width.c_str(), net.conv_macs(opts->batch) / 1e6);
     });
 }
 

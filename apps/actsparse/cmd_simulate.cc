@@ -1,5 +1,7 @@
 // `actsparse simulate`: runs layer traces through the whole accelerator model and reports
 // cycles, accesses and energy (docs/cli.md).
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -25,8 +27,11 @@ struct SimulateOpts {
     double density = 0.5;
     uint64_t seed = 1;
     std::string pattern = "uniform";
+    int64_t block = 4;
     double weight_density = 1.0;
     std::string weight_pattern = "uniform";
+    int64_t weight_block = 2;
+    double width = 1.0;
     std::string mapping = "auto";
     std::string objective = "energy";
     double mapping_density = -1.0;
@@ -66,10 +71,39 @@ void check_output(const core::Trace& t, const tlm::LayerResult& r) {
                                         "reference accumulators");
 }
 
-void print_row(const tlm::LayerResult& r, int index) {
-    std::printf("%-4d %-26s %6.3f %12lld %12lld %12.1f %6.3f  %s\n", index, r.layer.c_str(),
-                r.density, (long long)r.cycles_processing, (long long)r.cycles_total,
-                r.energy.total() / 1e3, r.utilization, tlm::to_json(r.mapping).dump().c_str());
+// The table: one row per layer, labelled with its network, its index among the network's
+// conv layers ("-" when unknown) and its name; energy in uJ.
+void print_header() {
+    std::printf("%-4s %-19s %-26s %6s %12s %12s %12s %6s  %s\n", "idx", "network", "layer", "dens",
+                "cyc.proc", "cyc.total", "energy_uJ", "util", "mapping");
+}
+
+void print_row(const tlm::LayerResult& r, const core::Trace& t, int index) {
+    const std::string idx = index >= 0 ? std::to_string(index) : "-";
+    std::printf("%-4s %-19s %-26s %6.3f %12lld %12lld %12.3f %6.3f  %s\n", idx.c_str(),
+                t.network.empty() ? "-" : t.network.c_str(), r.layer.c_str(), r.density,
+                (long long)r.cycles_processing, (long long)r.cycles_total, r.energy.total() / 1e6,
+                r.utilization, tlm::to_json(r.mapping).dump().c_str());
+}
+
+// A trace's index among its network's conv layers: its `layer_index` metadata (trace synth
+// --net and trace export record it), else its layer's position in the built-in network of
+// that name; -1 when neither is known.
+int trace_layer_index(const core::Trace& t) {
+    if (auto it = t.extra.find("layer_index"); it != t.extra.end()) {
+        try {
+            size_t used = 0;
+            const int i = std::stoi(it->second, &used);
+            if (used == it->second.size() && i >= 0) return i;
+        } catch (const std::exception&) {
+        }
+    }
+    if (t.network.empty()) return -1;
+    const auto names = core::builtin_network_names();
+    if (std::find(names.begin(), names.end(), t.network) == names.end()) return -1;
+    for (const auto& l : core::builtin_network(t.network).conv_layers())
+        if (l.name == t.layer) return l.index;
+    return -1;
 }
 
 }  // namespace
@@ -82,8 +116,15 @@ void add_simulate_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--zero-mode", o->zero_mode, "none | gate | skip (default: the arch's)");
     cmd->add_option("--trace", o->trace, "A layer trace file");
-    cmd->add_option("--net", o->net, "A built-in network (all its conv layers unless --layer)");
-    cmd->add_option("--layer", o->layer, "With --net: a conv layer name; else a shape spec");
+    auto* net = cmd->add_option("--net", o->net,
+                                "A built-in network, all its conv layers unless --layer (names: "
+                                "`actsparse layers --list`)");
+    cmd->add_option("--layer", o->layer,
+                    "With --net: a conv layer name; else a shape spec (docs/formats.md)");
+    cmd->add_option("--width", o->width,
+                    "Channel width multiplier of the --net network (as calibrate and train)")
+        ->capture_default_str()
+        ->needs(net);
     cmd->add_option("--batch", o->batch, "Batch size for synthetic traces")
         ->check(CLI::PositiveNumber);
     cmd->add_option("--density", o->density, "Ifmap density of synthetic traces")
@@ -92,12 +133,17 @@ void add_simulate_command(CLI::App& app) {
     cmd->add_option("--seed", o->seed, "Seed of synthetic traces")->capture_default_str();
     cmd->add_option("--pattern", o->pattern, "Zero pattern: uniform | channel | block")
         ->capture_default_str();
+    cmd->add_option("--block", o->block, "Block edge for --pattern block, in ifmap pixels")
+        ->capture_default_str();
     cmd->add_option("--weight-density", o->weight_density,
                     "Weight density of synthetic traces (1: dense)")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
     cmd->add_option("--weight-pattern", o->weight_pattern,
                     "Weight zero pattern: uniform | channel | block")
+        ->capture_default_str();
+    cmd->add_option("--weight-block", o->weight_block,
+                    "Block edge for --weight-pattern block, in kernel taps")
         ->capture_default_str();
     cmd->add_option("--mapping", o->mapping,
                     "auto (the mapper), a mapping/report JSON, or a v2 array mapping JSON")
@@ -111,7 +157,9 @@ void add_simulate_command(CLI::App& app) {
     cmd->add_option("--fidelity", o->fidelity, "fast | cycle")->capture_default_str();
     cmd->add_option("--out", o->out, "JSON report (written atomically)");
     cmd->add_option("--ofmap", o->ofmap, "Trace file with the exact output accumulators");
-    cmd->add_option("--vcd", o->vcd, "VCD of PE activity (first chunk of the first layer)");
+    cmd->add_option("--vcd", o->vcd,
+                    "VCD of PE activity (first chunk of the first layer); needs --fidelity "
+                    "cycle, eyeriss-v1 only");
     cmd->add_flag("--quiet", o->quiet, "No table on stdout");
     cmd->callback([o]() {
         tlm::SimOptions so;
@@ -128,7 +176,19 @@ void add_simulate_command(CLI::App& app) {
         so.objective = tlm::parse_objective(o->objective, "--objective");
         so.mapping_density = o->mapping_density;
         if (o->mapping != "auto") read_mapping_file(o->mapping, so);
+        if (!o->vcd.empty()) {
+            if (so.arch.type == core::ArrayType::kEyerissV2)
+                throw core::InputError("--vcd",
+                                       "eyeriss-v1 only (the eyeriss-v2 array has no SystemC "
+                                       "top to trace)");
+            if (so.fidelity != hw::Fidelity::kCycle)
+                throw core::InputError("--vcd",
+                                       "needs --fidelity cycle (the fast fidelity does not step "
+                                       "the PEs cycle by cycle)");
+        }
         so.vcd_path = o->vcd;
+        if (!(o->width > 0) || !std::isfinite(o->width))
+            throw core::InputError("--width", "must be a finite number > 0");
         const int sources =
             !o->trace.empty() + !o->net.empty() + (o->net.empty() && !o->layer.empty());
         if (sources != 1)
@@ -138,16 +198,26 @@ void add_simulate_command(CLI::App& app) {
         synth.density = o->density;
         synth.seed = o->seed;
         synth.pattern = core::parse_zero_pattern(o->pattern, "--pattern");
+        synth.block = o->block;
+        if (synth.pattern == core::ZeroPattern::kBlock && synth.block < 1)
+            throw core::InputError("--block", "must be >= 1");
         synth.weight_density = o->weight_density;
         synth.weight_pattern = core::parse_zero_pattern(o->weight_pattern, "--weight-pattern");
+        synth.weight_block = o->weight_block;
+        if (synth.weight_pattern == core::ZeroPattern::kBlock && synth.weight_block < 1)
+            throw core::InputError("--weight-block", "must be >= 1");
 
         std::vector<core::Trace> traces;
         std::vector<bool> first_layer;
+        std::vector<int> index;  // among the network's conv layers; -1: unknown
         if (!o->trace.empty()) {
             traces.push_back(core::read_trace(o->trace));
             first_layer.push_back(false);
+            index.push_back(trace_layer_index(traces.back()));
         } else if (!o->net.empty()) {
-            const core::Network net = core::builtin_network(o->net);
+            core::NetOptions net_opts;
+            net_opts.width_mult = o->width;
+            const core::Network net = core::builtin_network(o->net, net_opts);
             bool found = false;
             for (const auto& l : net.conv_layers(o->batch)) {
                 if (!o->layer.empty() && l.name != o->layer) continue;
@@ -158,6 +228,7 @@ void add_simulate_command(CLI::App& app) {
                 t.layer = l.name;
                 traces.push_back(std::move(t));
                 first_layer.push_back(l.input_name == net.input().name);
+                index.push_back(l.index);
             }
             if (!found)
                 throw core::InputError("--layer", "no conv layer '" + o->layer + "' in " + o->net);
@@ -165,9 +236,10 @@ void add_simulate_command(CLI::App& app) {
             core::LayerShape s = core::LayerShape::parse_spec(o->layer, "--layer");
             if (s.N == 1) s.N = o->batch;
             core::Trace t = core::synth_trace(s, synth, so.arch.frac_bits);
-            t.layer = "layer";
+            t.layer = o->layer;  // a free-standing layer is named by its spec, as in trace synth
             traces.push_back(std::move(t));
             first_layer.push_back(false);
+            index.push_back(-1);
         }
         if ((so.mapping || so.v2_array) && traces.size() != 1)
             throw core::InputError("--mapping", "a mapping file applies to one layer; add --layer");
@@ -179,9 +251,7 @@ void add_simulate_command(CLI::App& app) {
         report["arch_hash"] = core::arch_hash(so.arch);
         report["zero_mode"] = core::to_string(so.arch.zero_mode);
         report["fidelity"] = o->fidelity;
-        if (!o->quiet)
-            std::printf("%-4s %-26s %6s %12s %12s %12s %6s  %s\n", "idx", "layer", "dens",
-                        "cyc.proc", "cyc.total", "energy_nJ", "util", "mapping");
+        if (!o->net.empty()) report["width"] = o->width;
         double energy = 0, host = 0;
         int64_t cycles_proc = 0, cycles_total = 0, dense = 0;
         std::vector<tlm::LayerResult> results;
@@ -191,7 +261,12 @@ void add_simulate_command(CLI::App& app) {
             if (i > 0) lo.vcd_path.clear();
             tlm::LayerResult r = tlm::simulate_layer(traces[i], lo);
             check_output(traces[i], r);
-            if (!o->quiet) print_row(r, static_cast<int>(i));
+            if (!o->quiet) {
+                // The header comes with the first row, so an error in the first layer leaves
+                // stdout empty.
+                if (i == 0) print_header();
+                print_row(r, traces[i], index[i]);
+            }
             std::fflush(stdout);
             energy += r.energy.total();
             cycles_proc += r.cycles_processing;
@@ -200,6 +275,7 @@ void add_simulate_command(CLI::App& app) {
             host += r.host_seconds;
             nlohmann::json row = r.to_json();
             row["network"] = traces[i].network;
+            if (index[i] >= 0) row["index"] = index[i];
             row["output_checked"] = !traces[i].ofmap_acc.empty();
             report["layers"].push_back(row);
             if (!o->ofmap.empty()) {
@@ -219,9 +295,10 @@ void add_simulate_command(CLI::App& app) {
         }
         if (!o->quiet)
             std::printf(
-                "total: %zu layers, %lld processing cycles, %lld total cycles, %.1f nJ, "
+                "total: %zu layers, %lld processing cycles, %lld total cycles, %.3f uJ (%.6f mJ), "
                 "%.2f s host\n",
-                traces.size(), (long long)cycles_proc, (long long)cycles_total, energy / 1e3, host);
+                traces.size(), (long long)cycles_proc, (long long)cycles_total, energy / 1e6,
+                energy / 1e9, host);
         if (!o->out.empty()) core::write_file_atomic(o->out, report.dump(2) + "\n");
     });
 }

@@ -1,5 +1,6 @@
 // `actsparse trace`: synthesize layer traces and inspect trace files (docs/formats.md).
 // `trace export` (real activations from a trained network) lives with the trainer.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -32,6 +33,7 @@ void add_synth_command(CLI::App& trace_cmd) {
         std::string layer;
         std::string net;
         int64_t batch = 1;
+        double width = 1.0;
         double density = 0.5;
         uint64_t seed = 1;
         std::string pattern = "uniform";
@@ -49,12 +51,19 @@ void add_synth_command(CLI::App& trace_cmd) {
         "Write a synthetic layer trace at a chosen ifmap density (ofmap from the exact "
         "reference convolution)");
     cmd->add_option("--layer", o->layer,
-                    "Layer shape spec (e.g. C=16,M=16,R=3,S=3,P=8,Q=8,pad=1), or with --net the "
-                    "name of one of its conv layers (see `actsparse layers`)")
+                    "Layer shape spec (e.g. C=16,M=16,R=3,S=3,P=8,Q=8,pad=1; grammar in "
+                    "docs/formats.md), or with --net the name of one of its conv layers (see "
+                    "`actsparse layers --net NAME`)")
         ->required();
-    auto* net = cmd->add_option("--net", o->net, "Take the layer from this built-in network");
+    auto* net = cmd->add_option(
+        "--net", o->net,
+        "Take the layer from this built-in network (names: `actsparse layers --list`)");
     cmd->add_option("--batch", o->batch, "Batch size N for a --net layer")
         ->check(CLI::PositiveNumber)
+        ->needs(net);
+    cmd->add_option("--width", o->width,
+                    "Channel width multiplier of the --net network (as calibrate and train)")
+        ->capture_default_str()
         ->needs(net);
     cmd->add_option("--density", o->density, "Fraction of non-zero ifmap values, in [0, 1]")
         ->required()
@@ -92,6 +101,8 @@ void add_synth_command(CLI::App& trace_cmd) {
         so.weight_block = o->weight_block;
         if (so.weight_pattern == core::ZeroPattern::kBlock && so.weight_block < 1)
             throw core::InputError("--weight-block", "must be >= 1");
+        if (!(o->width > 0) || !std::isfinite(o->width))
+            throw core::InputError("--width", "must be a finite number > 0");
         const core::ArchConfig arch = core::load_arch(o->arch);
         const int64_t frac_bits = frac->count() ? o->frac_bits : arch.frac_bits;
         if (frac_bits < 0 || frac_bits > 15)
@@ -101,7 +112,9 @@ void add_synth_command(CLI::App& trace_cmd) {
         std::string network, layer;
         int layer_index = -1;
         if (!o->net.empty()) {
-            const core::Network n = core::builtin_network(o->net);
+            core::NetOptions net_opts;
+            net_opts.width_mult = o->width;
+            const core::Network n = core::builtin_network(o->net, net_opts);
             const auto layers = n.conv_layers(o->batch);
             for (const auto& l : layers)
                 if (l.name == o->layer) {
@@ -122,6 +135,7 @@ void add_synth_command(CLI::App& trace_cmd) {
         t.network = network;
         t.layer = layer;
         if (layer_index >= 0) t.extra["layer_index"] = std::to_string(layer_index);
+        if (!o->net.empty() && o->width != 1.0) t.extra["width"] = nlohmann::json(o->width).dump();
         core::write_trace(o->out, t);
         std::printf(
             "wrote %s: %s, density %.4f (%lld of %zu ifmap values non-zero), weight density "
@@ -151,8 +165,9 @@ void add_info_command(CLI::App& trace_cmd) {
                   "Also recompute ofmap_acc with the reference convolution and compare");
     cmd->callback([o]() {
         const std::string bytes = core::read_file(o->file);
-        const core::SafetensorsHeader h = core::parse_safetensors(bytes, o->file);
+        // The trace reader first: its errors are the trace format's (dtype before offsets).
         const core::Trace t = core::decode_trace(bytes, o->file);
+        const core::SafetensorsHeader h = core::parse_safetensors(bytes, o->file);
         const core::LayerShape& s = t.shape;
         const int64_t nz = count_nonzero(t.ifmap);
         const int64_t wnz = count_nonzero(t.weight);

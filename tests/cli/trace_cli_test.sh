@@ -64,6 +64,14 @@ expect_input_error "bad header JSON" "$A" trace info json.trace
 expect_input_error "empty trace" "$A" trace info empty.trace
 expect_input_error "missing trace" "$A" trace info nonexistent.trace
 
+# The dtype error docs/formats.md quotes: an F32 ifmap (same header length, so only the dtype
+# and hence the span disagree) is reported as a dtype error, not as the offsets it breaks.
+LC_ALL=C sed 's/"dtype":"I16","shape":\[1,16,8,8\]/"dtype":"F32","shape":[1,16,8,8]/' f.trace >dt.trace
+[ "$(wc -c <dt.trace)" -eq "$(wc -c <f.trace)" ] && ! cmp -s f.trace dt.trace || fail "could not make dt.trace"
+expect_input_error "F32 ifmap" "$A" trace info dt.trace
+grep -q '^actsparse: error: dt.trace: ifmap.dtype: expected I16, got F32$' err.txt \
+    || fail "dtype message: $(cat err.txt)"
+
 # Corrupted configs: unknown key, missing key, wrong type, bad YAML; no output file after.
 sed 's/filter_spad_words:/filter_spad_wrds:/' "$SRC/configs/eyeriss-v1.yaml" >unknown.yaml
 expect_input_error "config unknown key" "$A" trace synth --layer C=4,M=4,P=4,Q=4 --density 0.5 \
@@ -88,7 +96,21 @@ expect_input_error "bad layer spec" "$A" trace synth --layer C=4,M=4,X=1,P=4,Q=4
 expect_input_error "bad pattern" "$A" trace synth --layer C=4,M=4,P=4,Q=4 --density 0.5 --seed 1 --pattern stripes --out c.trace
 expect_input_error "unknown net layer" "$A" trace synth --net vgg16 --layer nope --density 0.5 --seed 1 --out c.trace
 expect_input_error "batch without net" "$A" trace synth --layer C=4,M=4,P=4,Q=4 --batch 2 --density 0.5 --seed 1 --out c.trace
+expect_input_error "width without net" "$A" trace synth --layer C=4,M=4,P=4,Q=4 --width 0.5 --density 0.5 --seed 1 --out c.trace
+expect_input_error "negative width" "$A" trace synth --net vgg16 --layer features.0 --width -1 --density 0.5 --seed 1 --out c.trace
+grep -q -- '--width: must be a finite number > 0' err.txt || fail "width message: $(cat err.txt)"
+grep -q 'unknown key (keys: N C M R S P Q H W G Hstride Wstride Hpad Wpad stride pad)' \
+    <("$A" trace synth --layer C=4,M=4,X=1,P=4,Q=4 --density 0.5 --seed 1 --out c.trace 2>&1) \
+    || fail "unknown spec key does not list the keys"
 [ -e c.trace ] && fail "an output file was written despite bad flags"
+
+# --width: the layer of the narrower network, recorded in the metadata.
+"$A" trace synth --net squeezenet-fmnist --width 0.25 --layer fire2.expand_3x3 --density 0.5 \
+    --seed 1 --out w.trace >/dev/null || fail "synth --width exited $?"
+"$A" trace info w.trace --json >w.json
+grep -q '"spec": "N=1,C=4,M=16,' w.json || fail "width 0.25 shape: $(grep spec w.json)"
+grep -q '"width": "0.25"' w.json || fail "width not recorded"
+grep -q '"layer_index": "3"' w.json || fail "layer_index not recorded"
 
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed"

@@ -41,7 +41,10 @@ TEST(LayerShape, RejectsBadSpecsNamingTheKey) {
         LayerShape::parse_spec("C=64,M=64,X=3,P=8,Q=8");
         FAIL() << "unknown key accepted";
     } catch (const InputError& e) {
-        EXPECT_NE(std::string(e.what()).find("X"), std::string::npos);
+        // The message names the key and lists the valid ones.
+        EXPECT_EQ(std::string(e.what()),
+                  "--layer: X: unknown key (keys: N C M R S P Q H W G Hstride Wstride Hpad Wpad "
+                  "stride pad)");
     }
     EXPECT_THROW(LayerShape::parse_spec("C=64,M=64,P=8"), InputError);      // Q missing
     EXPECT_THROW(LayerShape::parse_spec("C=64,M=0,P=8,Q=8"), InputError);   // M < 1

@@ -245,6 +245,25 @@ TEST(Trace, DecodeRejectsDefectsNamingTheField) {
               "f.trace: ifmap_float.dtype: expected F32, got I32");
     EXPECT_EQ(edited([](auto& j) { j["ofmap_acc"]["dtype"] = "F32"; }),
               "f.trace: ofmap_acc.dtype: expected I32 or I64, got F32");
+    // A dtype of another size also makes data_offsets disagree with dtype x shape; the
+    // dtype is the root cause and is reported (docs/formats.md quotes this message).
+    EXPECT_EQ(edited([](auto& j) { j["ifmap"]["dtype"] = "F32"; }),
+              "f.trace: ifmap.dtype: expected I16, got F32");
+    EXPECT_EQ(edited([](auto& j) { j["weight"]["dtype"] = "I64"; }),
+              "f.trace: weight.dtype: expected I16, got I64");
+    EXPECT_EQ(edited([](auto& j) { j["ofmap_acc"]["dtype"] = "I16"; }),
+              "f.trace: ofmap_acc.dtype: expected I32 or I64, got I16");
+    // ... also before the metadata checks.
+    EXPECT_EQ(edited([](auto& j) {
+                  j["ifmap"]["dtype"] = "U16";
+                  j["__metadata__"]["frac_bits"] = "16";
+              }),
+              "f.trace: ifmap.dtype: expected I16, got U16");
+    // Offsets alone still name the offsets.
+    EXPECT_NE(edited([](auto& j) {
+                  j["ifmap"]["shape"][0] = 3;
+              }).find("f.trace: ifmap.data_offsets: span"),
+              std::string::npos);
     EXPECT_EQ(edited([](auto& j) { j["extra"] = j["ofmap_acc"]; }),
               "f.trace: ofmap_acc.data_offsets: overlaps the previous tensor");
     // Shape / offset disagreement, overflow, overlaps and negative or float offsets.
