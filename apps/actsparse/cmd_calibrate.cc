@@ -218,7 +218,8 @@ void add_calibrate_command(CLI::App& app) {
     auto o = std::make_shared<CalibrateOpts>();
     auto* cmd = app.add_subcommand(
         "calibrate", "Fit the per-layer energy/cycle model of a network to the simulator");
-    cmd->add_option("--net", o->net, "Built-in network (see `actsparse layers`)")->required();
+    cmd->add_option("--net", o->net, "Built-in network (names: `actsparse layers --list`)")
+        ->required();
     cmd->add_option("--arch", o->arch, "eyeriss-v1, eyeriss-v2 or an architecture YAML file")
         ->capture_default_str();
     cmd->add_option("--zero-mode", o->zero_mode, "skip | gate (default: the arch's)");
