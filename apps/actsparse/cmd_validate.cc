@@ -49,7 +49,7 @@ struct MetricInfo {
 constexpr MetricInfo kMetrics[] = {
     {"processing_latency_ms", "processing latency", "ms"},
     {"total_latency_ms", "total latency w/ DRAM", "ms"},
-    {"glb_mb", "GLB accesses", "MB"},
+    {"glb_mb", "GLB accesses (array)", "MB"},
     {"dram_mb", "DRAM accesses", "MB"},
     {"active_pes", "active PEs", ""},
 };
@@ -82,6 +82,9 @@ struct RefLayer {
     std::string where;  ///< "FILE: networks.alexnet.layers[2]"
     std::string name, paper_name;
     double macs_m = 0, zeros_pct = 0;
+    /// Zeros in the ofmap the layer writes, where published (the next layer's ifmap zeros
+    /// when no pooling lies between); absent: the synthetic weights decide.
+    std::optional<double> ofmap_zeros_pct;
     double values[kNumMetrics] = {};
     std::optional<RefMapping> mapping;
     std::set<std::string> uncertain;
@@ -208,7 +211,7 @@ RefLayer parse_layer(const Reader& rd, const YAML::Node& n, const std::string& p
                      const std::string& file) {
     std::vector<std::string> required = {"name", "paper_name", "macs_m", "zeros_pct"};
     for (const MetricInfo& m : kMetrics) required.push_back(m.key);
-    rd.expect_map(n, path, required, {"mapping", "uncertain"});
+    rd.expect_map(n, path, required, {"mapping", "uncertain", "ofmap_zeros_pct"});
     RefLayer l;
     l.where = file + ": " + path;
     l.name = rd.text(n["name"], path + ".name");
@@ -216,6 +219,11 @@ RefLayer parse_layer(const Reader& rd, const YAML::Node& n, const std::string& p
     l.macs_m = rd.positive(n["macs_m"], path + ".macs_m");
     l.zeros_pct = rd.non_negative(n["zeros_pct"], path + ".zeros_pct");
     if (l.zeros_pct > 100) rd.fail(path + ".zeros_pct", "must be <= 100");
+    if (n["ofmap_zeros_pct"].IsDefined()) {
+        const double z = rd.non_negative(n["ofmap_zeros_pct"], path + ".ofmap_zeros_pct");
+        if (z >= 100) rd.fail(path + ".ofmap_zeros_pct", "must be < 100");
+        l.ofmap_zeros_pct = z;
+    }
     for (size_t i = 0; i < kNumMetrics; ++i) {
         const std::string p = path + "." + kMetrics[i].key;
         l.values[i] = i == kActivePes ? static_cast<double>(rd.integer(n[kMetrics[i].key], p))
@@ -270,8 +278,11 @@ RefNetwork parse_network(const Reader& rd, const YAML::Node& n, const std::strin
                                       "macs_m", "zeros_pct", "mapping"};
     for (const MetricInfo& m : kMetrics) cited.push_back(m.key);
     const std::string cp = path + ".citations";
-    rd.expect_map(n["citations"], cp, cited);
+    rd.expect_map(n["citations"], cp, cited, {"ofmap_zeros_pct"});
     for (const std::string& c : cited) net.citations[c] = rd.text(n["citations"][c], cp + "." + c);
+    if (n["citations"]["ofmap_zeros_pct"].IsDefined())
+        net.citations["ofmap_zeros_pct"] =
+            rd.text(n["citations"]["ofmap_zeros_pct"], cp + ".ofmap_zeros_pct");
     const std::string tp = path + ".totals";
     std::vector<std::string> metric_keys;
     for (const MetricInfo& m : kMetrics) metric_keys.push_back(m.key);
@@ -285,6 +296,8 @@ RefNetwork parse_network(const Reader& rd, const YAML::Node& n, const std::strin
     for (size_t i = 0; i < layers.size(); ++i) {
         const std::string p = lp + "[" + std::to_string(i) + "]";
         net.layers.push_back(parse_layer(rd, layers[i], p, file));
+        if (net.layers.back().ofmap_zeros_pct && !net.citations.count("ofmap_zeros_pct"))
+            rd.fail(cp + ".ofmap_zeros_pct", "missing: " + p + " gives ofmap_zeros_pct");
         if (!seen.insert(net.layers.back().name).second)
             rd.fail(p + ".name", "layer '" + printable(net.layers.back().name) + "' listed twice");
     }
@@ -477,6 +490,26 @@ struct Settings {
     std::string reference_name, arch_source;
     std::vector<std::string> notes;  ///< clock and zero-mode overrides, said in the output
 };
+
+/// Gives the synthetic trace a uniform bias (its epilogue, as an exported trace's folded
+/// BatchNorm) so that about `density` of its ReLU'd, requantised ofmap is non-zero: the
+/// ofmap the DMA RLC-codes and writes is then as sparse as the chip's was. The bias puts the
+/// (1 - density) quantile of the pre-activations at 3/4 of an output LSB, so values at or
+/// above it round to >= 1 and values more than 1/4 LSB below it to 0.
+void set_ofmap_density(core::Trace& t, double density) {
+    std::vector<double> x(t.ofmap_acc.size());
+    for (size_t i = 0; i < x.size(); ++i)
+        x[i] = std::ldexp(static_cast<double>(t.ofmap_acc[i]), -2 * static_cast<int>(t.frac_bits));
+    if (x.empty()) core::model_bug("validate", "synthetic trace without ofmap_acc");
+    const size_t k = std::min(
+        x.size() - 1,
+        static_cast<size_t>(std::llround((1.0 - density) * static_cast<double>(x.size()))));
+    std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(k), x.end());
+    const double bias = 0.75 * std::ldexp(1.0, -static_cast<int>(t.frac_bits)) - x[k];
+    t.extra["bias"] =
+        nlohmann::json(std::vector<double>(static_cast<size_t>(t.shape.M), bias)).dump();
+    t.extra["relu_after"] = "true";
+}
 
 void print_metric_rows(const Reference& ref, const double* sim, const double* measured,
                        const std::set<std::string>& uncertain, bool totals) {
@@ -735,6 +768,7 @@ void run_validate(const Opts& o) {
         core::Trace trace = core::synth_trace(l->shape, synth, run.frac_bits);
         trace.network = net.name;
         trace.layer = l->name;
+        if (rl->ofmap_zeros_pct) set_ofmap_density(trace, 1.0 - *rl->ofmap_zeros_pct / 100.0);
         tlm::SimOptions so;
         so.arch = run;
         so.fidelity = fidelity;
@@ -766,6 +800,13 @@ void run_validate(const Opts& o) {
         const tlm::Accesses& a = r.accesses;
         const int64_t glb_words = a.glb_ifmap_reads + a.glb_ifmap_writes + a.glb_filter_reads +
                                   a.glb_filter_writes + a.glb_psum_reads + a.glb_psum_writes;
+        // The PE array's side of the GLB (docs/validation.md, "Counting conventions"): what
+        // the GINs read and the GON writes, the psum read-back of later channel chunks
+        // included; not the DMA's writes of ifmaps and filters nor the ofmap's read-out to
+        // DRAM (the final accumulators, one GLB read each).
+        const int64_t ofmap_readout = static_cast<int64_t>(r.ofmap.size());
+        const int64_t glb_array_words = a.glb_ifmap_reads + a.glb_filter_reads + a.glb_psum_writes +
+                                        a.glb_psum_reads - ofmap_readout;
         const int64_t dram_words = a.dram_ifmap_reads + a.dram_filter_reads + a.dram_ofmap_writes +
                                    a.dram_psum_reads + a.dram_psum_writes;
         // Active PEs: the logical PEs of the sets of a full-size chunk (a folded set still
@@ -775,17 +816,20 @@ void run_validate(const Opts& o) {
         const int64_t active = cm.filter_rows * cm.e * cm.r * cm.t;
         out.simulated[0] = static_cast<double>(r.cycles_processing) / (run.clock_mhz * 1e3);
         out.simulated[1] = static_cast<double>(r.cycles_total) / (run.clock_mhz * 1e3);
-        out.simulated[2] = static_cast<double>(glb_words) * 2.0 / 1e6;
+        out.simulated[2] = static_cast<double>(glb_array_words) * 2.0 / 1e6;
         out.simulated[3] = static_cast<double>(dram_words) * 2.0 / 1e6;
         out.simulated[kActivePes] = static_cast<double>(active);
 
-        std::printf("\n%s (%s): density %.4f, %lld passes, %.1f s host\n", rl->name.c_str(),
-                    rl->paper_name.c_str(), r.density, static_cast<long long>(r.passes.size()),
-                    r.host_seconds);
+        std::printf("\n%s (%s): density %.4f, ofmap density %.4f%s, %lld passes, %.1f s host\n",
+                    rl->name.c_str(), rl->paper_name.c_str(), r.density, r.ofmap_density,
+                    rl->ofmap_zeros_pct ? " (the reference's)" : " (synthetic weights)",
+                    static_cast<long long>(r.passes.size()), r.host_seconds);
         std::printf("  mapping: array %s; glb %s (%s)\n", hw::to_string(r.mapping.array).c_str(),
                     glb_text(r.mapping.glb).c_str(), out.mapping_note.c_str());
         if (rl->mapping) std::printf("  Table III: %s\n", rl->mapping->text().c_str());
         print_metric_rows(ref, out.simulated, rl->values, rl->uncertain, false);
+        std::printf("  (GLB accesses incl. DRAM fills and the ofmap read-out: %.2f MB)\n",
+                    static_cast<double>(glb_words) * 2.0 / 1e6);
         std::fflush(stdout);
 
         nlohmann::json j;
@@ -795,6 +839,9 @@ void run_validate(const Opts& o) {
         j["zeros_pct"] = rl->zeros_pct;
         j["density"] = r.density;
         j["ofmap_density"] = r.ofmap_density;
+        j["ofmap_density_target"] = rl->ofmap_zeros_pct
+                                        ? nlohmann::json(1.0 - *rl->ofmap_zeros_pct / 100.0)
+                                        : nlohmann::json(nullptr);
         j["seed"] = synth.seed;
         j["mapping"] = tlm::to_json(r.mapping);
         j["mapping_note"] = out.mapping_note;
@@ -807,10 +854,15 @@ void run_validate(const Opts& o) {
                        {"total", r.cycles_total},
                        {"compute_stall", r.compute_stall_cycles}};
         j["passes"] = static_cast<int64_t>(r.passes.size());
-        j["glb_words"] = {
-            {"ifmap_reads", a.glb_ifmap_reads},   {"ifmap_writes", a.glb_ifmap_writes},
-            {"filter_reads", a.glb_filter_reads}, {"filter_writes", a.glb_filter_writes},
-            {"psum_reads", a.glb_psum_reads},     {"psum_writes", a.glb_psum_writes}};
+        j["glb_words"] = {{"ifmap_reads", a.glb_ifmap_reads},
+                          {"ifmap_writes", a.glb_ifmap_writes},
+                          {"filter_reads", a.glb_filter_reads},
+                          {"filter_writes", a.glb_filter_writes},
+                          {"psum_reads", a.glb_psum_reads},
+                          {"psum_writes", a.glb_psum_writes},
+                          {"ofmap_readout", ofmap_readout},
+                          {"array_side", glb_array_words},
+                          {"all", glb_words}};
         j["dram_words"] = {{"ifmap_reads", a.dram_ifmap_reads},
                            {"filter_reads", a.dram_filter_reads},
                            {"ofmap_writes", a.dram_ofmap_writes},

@@ -31,7 +31,8 @@ expect_input_error() {
 "$A" validate --arch eyeriss-v1 --layers CONV5 --json v.json --markdown v.md >v.txt 2>v.err \
     || fail "validate --layers CONV5 exited $? ($(cat v.err))"
 for want in 'link clock 60 MHz' 'core clock 200 MHz' 'zero mode gate' 'conv5 (CONV5)' \
-    'processing latency (ms)' 'total latency w/ DRAM (ms)' 'GLB accesses (MB)' \
+    'processing latency (ms)' 'total latency w/ DRAM (ms)' 'GLB accesses (array) (MB)' \
+    'GLB accesses incl. DRAM fills and the ofmap read-out' \
     'DRAM accesses (MB)' 'active PEs' 'Table III: m=64,n=4,e=13,p=16,q=3,r=2,t=2' \
     'total (1 layers' 'targets met:'; do
     grep -qF -- "$want" v.txt || fail "table lacks '$want'"
@@ -45,6 +46,16 @@ for key in '"schema": "actsparse.validation/1"' '"processing_latency_ms"' '"tota
     grep -qF -- "$key" v.json || fail "JSON lacks $key"
 done
 grep -qF '| conv5 (CONV5) |' v.md || fail "Markdown lacks the conv5 row"
+# The compared GLB count is the array's side: the ofmap read-out (4 x 256 x 13 x 13 words,
+# one read per final accumulator) and the DMA's writes are left out of it.
+grep -qF '"ofmap_readout": 173056' v.json || fail "ofmap read-out is not N*M*P*Q = 173056 words"
+sed -n '/"glb_words"/,/}/p' v.json >glb.txt
+words() { grep -oE "\"$1\": [0-9]+" glb.txt | head -1 | grep -oE '[0-9]+$'; }
+side=$(( $(words ifmap_reads) + $(words filter_reads) + $(words psum_writes) \
+         + $(words psum_reads) - $(words ofmap_readout) ))
+[ "$side" -eq "$(words array_side)" ] || fail "array_side $(words array_side) != $side"
+all=$(( side + $(words ifmap_writes) + $(words filter_writes) + $(words ofmap_readout) ))
+[ "$all" -eq "$(words all)" ] || fail "all $(words all) != $all"
 echo "ok   conv5 against the built-in reference"
 
 # An arch YAML named eyeriss-v1 with another link clock is validated at the reference's 60 MHz,
@@ -104,6 +115,26 @@ grep -q -- '--strict: [0-9]* target(s) missed' s.txt || fail "--strict gives no 
     || fail "without --strict missed targets exited $?"
 echo "ok   --strict"
 
+# ofmap_zeros_pct: the synthetic layer writes an ofmap with that many zeros (the bias before
+# its ReLU); without it the random weights decide (about half). It needs a citation.
+sed -E 's/zeros_pct: 50,/zeros_pct: 50, ofmap_zeros_pct: 80,/' easy.yaml >ofz-nocite.yaml
+grep -q 'ofmap_zeros_pct: 80' ofz-nocite.yaml || fail "could not make ofz-nocite.yaml"
+sed -E 's/citations: \{table: made up,/citations: {table: made up, ofmap_zeros_pct: x,/' \
+    ofz-nocite.yaml >ofz.yaml
+grep -q 'ofmap_zeros_pct: x' ofz.yaml || fail "could not make ofz.yaml"
+"$A" validate --reference ofz.yaml --network tiny --json o.json >o.txt 2>&1 \
+    || fail "validate with ofmap_zeros_pct exited $?: $(tail -2 o.txt)"
+grep -qE '"ofmap_density_target": 0\.(2|19999)' o.json || fail "no ofmap_density_target 0.2"
+od=$(grep -oE '"ofmap_density": [0-9.e-]+' o.json | head -1 | grep -oE '[0-9.e-]+$')
+awk -v d="$od" 'BEGIN { exit !(d > 0.195 && d < 0.205) }' || fail "ofmap density $od, want 0.2"
+grep -qE 'ofmap density 0\.(20|19)[0-9]* \(the reference' o.txt \
+    || fail "the layer line does not give the ofmap density: $(grep 'ofmap density' o.txt)"
+"$A" validate --reference easy.yaml --network tiny --json o.json >o.txt 2>&1 || fail "exited $?"
+grep -qF '"ofmap_density_target": null' o.json || fail "a target without ofmap_zeros_pct"
+od=$(grep -oE '"ofmap_density": [0-9.e-]+' o.json | head -1 | grep -oE '[0-9.e-]+$')
+awk -v d="$od" 'BEGIN { exit !(d > 0.3) }' || fail "synthetic ofmap density $od, want about 0.5"
+echo "ok   ofmap_zeros_pct"
+
 # A layer the arch cannot map is reported, the table is still produced (exit 0; --strict: 1).
 # (A 1-word filter buffer: no chunk of any mapping fits.)
 sed 's/^  filter_bytes: 8192 /  filter_bytes: 2    /' "$SRC/configs/eyeriss-v1.yaml" >tiny-glb.yaml
@@ -127,6 +158,9 @@ sed 's/^        glb_mb: 50.2$/        glb_mb: lots/' "$REF" >bad.yaml
 grep -q 'glb_mb: lots' bad.yaml || fail "could not make bad.yaml"
 expect_input_error "bad reference field" "bad.yaml: networks.alexnet.layers\[2\].glb_mb" \
     "$A" validate --reference bad.yaml --json out.json
+expect_input_error "ofmap_zeros_pct without its citation" \
+    "ofz-nocite.yaml: networks.tiny.citations.ofmap_zeros_pct" \
+    "$A" validate --reference ofz-nocite.yaml --network tiny --json out.json
 sed '/^        active_pes: 135$/d' "$REF" >missing.yaml
 expect_input_error "missing reference field" "missing.yaml: networks.alexnet.layers\[1\].active_pes" \
     "$A" validate --reference missing.yaml --json out.json
