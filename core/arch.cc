@@ -7,10 +7,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
 
+#include "core/accelergy.h"
 #include "core/error.h"
 
 namespace actsparse::core {
@@ -680,6 +683,7 @@ ArchConfig parse_arch_yaml(const std::string& yaml_text, const std::string& wher
                (typed ? "" : " (without a `type` key a config is eyeriss-v1)");
     };
     std::set<std::string> seen;
+    std::string ert_path;  // energy.accelergy_ert
     try {
         for (const auto& kv : root) {
             const std::string key = key_text(kv.first, where);
@@ -696,6 +700,14 @@ ArchConfig parse_arch_yaml(const std::string& yaml_text, const std::string& wher
                     const std::string shown_path = key + "." + printable(subkey);
                     if (!seen.insert(path).second)
                         throw InputError(where + ": " + shown_path, "given twice");
+                    if (path == "energy.accelergy_ert") {
+                        if (a.type != ArrayType::kEyerissV1)
+                            throw InputError(where + ": " + path,
+                                             "eyeriss-v1 only (an Accelergy ERT maps onto "
+                                             "eyeriss-v1's energy counters)");
+                        ert_path = scalar_text(sub.second, where + ": " + path, "a file name");
+                        continue;
+                    }
                     const Field* f = find(key, subkey);
                     if (!f) throw InputError(where + ": " + shown_path, unknown(key, subkey));
                     read_field(*f, sub.second, where + ": " + shown_path);
@@ -709,8 +721,29 @@ ArchConfig parse_arch_yaml(const std::string& yaml_text, const std::string& wher
     } catch (const YAML::Exception& e) {
         throw InputError(where, std::string("invalid YAML: ") + printable(e.what()));
     }
+    if (!ert_path.empty()) {
+        // The ERT prices the counters it has actions for; keys given beside it win; the
+        // rest keep the built-in eyeriss-v1 values (one warning line names them).
+        std::filesystem::path ert(ert_path);
+        if (ert.is_relative() && where != to_string(ArrayType::kEyerissV1))
+            ert = std::filesystem::path(where).parent_path() / ert;
+        const ArchConfig builtin =
+            parse_arch_yaml(builtin_arch_yaml(ArrayType::kEyerissV1), "eyeriss-v1");
+        ErtEnergy e = read_accelergy_ert(ert.string(), builtin.energy);
+        std::vector<std::string> missing;
+        for (const std::string& m : e.missing)
+            if (!seen.count("energy." + m)) missing.push_back(m);
+#define ACTSPARSE_ERT_MERGE(name) \
+    if (!seen.count("energy." #name)) a.energy.name = e.energy.name;
+        ACTSPARSE_ENERGY_FIELDS(ACTSPARSE_ERT_MERGE)
+#undef ACTSPARSE_ERT_MERGE
+        e.missing = missing;
+        const std::string w = ert_warning(where + ": energy.accelergy_ert: " + ert.string(), e,
+                                          "the built-in eyeriss-v1 values");
+        if (!w.empty()) std::cerr << "actsparse: warning: " << w << std::endl;
+    }
     for (const Field& f : fields)
-        if (!seen.count(f.path()))
+        if (!seen.count(f.path()) && !(f.section == std::string("energy") && !ert_path.empty()))
             throw InputError(where + ": " + f.path(), "missing required key");
     if (a.type == ArrayType::kEyerissV2) {
         validate_config(a, where, false);  // the v2 keys first: the derivation trusts them

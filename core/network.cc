@@ -636,3 +636,50 @@ Network builtin_network(const std::string& name, const NetOptions& opts) {
 }
 
 }  // namespace actsparse::core
+
+namespace actsparse::core {
+
+Network layer_list_network(const std::string& name,
+                           const std::vector<std::pair<std::string, LayerShape>>& layers) {
+    if (layers.empty()) throw InputError(name, "no conv layers");
+    Network net;
+    net.name = name;
+    net.layer_list = true;
+    std::set<std::string> names;
+    Op in;
+    in.kind = OpKind::kInput;
+    in.name = "input";
+    in.channels = layers.front().second.C;
+    in.height = layers.front().second.H;
+    in.width = layers.front().second.W;
+    names.insert(in.name);
+    net.ops.push_back(in);
+    int prev = 0;
+    for (const auto& [layer_name, shape] : layers) {
+        if (!names.insert(layer_name).second || !names.insert(layer_name + ".relu").second)
+            throw InputError(name + ": " + layer_name, "layer name given twice");
+        Op conv;
+        conv.kind = OpKind::kConv;
+        conv.name = layer_name;
+        conv.inputs = {prev};
+        conv.conv = shape;
+        conv.conv.N = 1;
+        conv.conv.finalize(name + ": " + layer_name);
+        conv.channels = conv.conv.M;
+        conv.height = conv.conv.P;
+        conv.width = conv.conv.Q;
+        net.ops.push_back(conv);
+        Op relu;
+        relu.kind = OpKind::kReLU;
+        relu.name = layer_name + ".relu";
+        relu.inputs = {static_cast<int>(net.ops.size()) - 1};
+        relu.channels = conv.channels;
+        relu.height = conv.height;
+        relu.width = conv.width;
+        net.ops.push_back(relu);
+        prev = static_cast<int>(net.ops.size()) - 1;
+    }
+    return net;
+}
+
+}  // namespace actsparse::core

@@ -9,6 +9,7 @@
 /// gives each network's source and the reasoning behind the layer counts.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/shape.h"
@@ -114,6 +115,13 @@ struct Network {
     std::string name;  ///< e.g. "mobilenetv2-cifar"
     int64_t num_classes = 0;
     std::vector<Op> ops;
+    /// True for a network given as a list of conv layers (a folder of Timeloop problem
+    /// files, layer_list_network()): its ops are the input, then per layer a kConv and a
+    /// kReLU, each conv reading the previous layer's ReLU. What lies between two layers is
+    /// not described, so their shapes need not chain (the builtin invariant "conv C/H/W
+    /// equal the input op's" holds for the first layer only) and it has no classifier
+    /// (num_classes 0): the simulator and calibration take it, the trainer does not.
+    bool layer_list = false;
 
     /// The conv ops in op order, with N = batch. Throws InputError("--batch") when batch < 1.
     std::vector<ConvLayer> conv_layers(int64_t batch = 1) const;
@@ -128,5 +136,13 @@ struct Network {
 /// on unknown names and InputError("width_mult"/"num_classes", ...) on bad options.
 Network builtin_network(const std::string& name, const NetOptions& opts = {});
 std::vector<std::string> builtin_network_names();
+
+/// A network of free-standing conv layers, in order (see Network::layer_list): the first
+/// reads the image (dense input), every later one the ReLU of the one before (sparse
+/// input), as in AlexNet and VGG. Shapes are finalized with `name: layer` in errors; N is
+/// set by conv_layers(batch). Throws InputError(name, ...) when `layers` is empty or two
+/// layers share a name.
+Network layer_list_network(const std::string& name,
+                           const std::vector<std::pair<std::string, LayerShape>>& layers);
 
 }  // namespace actsparse::core

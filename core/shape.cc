@@ -1,6 +1,6 @@
 #include "core/shape.h"
 
-#include <yaml-cpp/yaml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/timeloop.h"
 
 namespace actsparse::core {
 namespace {
@@ -61,6 +62,58 @@ void LayerShape::finalize(const std::string& where) {
     if (W < 1 || (W + 2 * Wpad - S) / Wstride + 1 != Q || W + 2 * Wpad < S)
         throw InputError(where + ": W", "input width " + std::to_string(W) +
                                             " does not give Q=" + std::to_string(Q));
+    // Counters are int64: refuse a layer whose MACs or elements would overflow them (and say
+    // what its tensors would take, which is the real obstacle long before that).
+    const long double limit = 9.0e18L;
+    const long double macs_ld = static_cast<long double>(P) * Q * (C / G) * (M / G) * R * S *
+                                static_cast<long double>(N) * G;
+    const long double elems = std::max({static_cast<long double>(N) * C * H * W,
+                                        static_cast<long double>(M) * (C / G) * R * S,
+                                        static_cast<long double>(N) * M * P * Q});
+    if (macs_ld > limit || elems > limit) {
+        std::ostringstream o;
+        o << "layer too large: " << static_cast<double>(macs_ld)
+          << " MACs overflow 64-bit counters; its tensors alone would need "
+          << format_bytes(tensor_bytes()) << " of memory";
+        throw InputError(where, o.str());
+    }
+}
+
+double LayerShape::tensor_bytes() const {
+    const double n = static_cast<double>(N), c = static_cast<double>(C);
+    const double ifmap = n * c * static_cast<double>(H) * static_cast<double>(W);
+    const double weight = static_cast<double>(M) * (c / static_cast<double>(G)) *
+                          static_cast<double>(R) * static_cast<double>(S);
+    const double ofmap =
+        n * static_cast<double>(M) * static_cast<double>(P) * static_cast<double>(Q);
+    return 2.0 * ifmap + 2.0 * weight + 8.0 * ofmap;
+}
+
+std::string format_bytes(double bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    int u = 0;
+    while (bytes >= 1024.0 && u < 6) {
+        bytes /= 1024.0;
+        ++u;
+    }
+    std::ostringstream o;
+    o.precision(u == 0 ? 0 : 1);
+    o << std::fixed << bytes << " " << units[u];
+    return o.str();
+}
+
+void check_fits_in_memory(const LayerShape& s, const std::string& where) {
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    const long page = ::sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0) return;  // unknown: let the allocation decide
+    const double memory = static_cast<double>(pages) * static_cast<double>(page);
+    const double need = s.tensor_bytes();
+    if (need > memory)
+        throw InputError(where,
+                         "layer too large: its ifmap, weights and output accumulators "
+                         "need at least " +
+                             format_bytes(need) + ", more than this machine's " +
+                             format_bytes(memory) + " of memory");
 }
 
 LayerShape LayerShape::parse_spec(const std::string& spec, const std::string& where) {
@@ -124,51 +177,7 @@ std::string LayerShape::to_spec() const {
 }
 
 LayerShape LayerShape::from_timeloop_yaml(const std::string& path) {
-    YAML::Node root;
-    try {
-        root = YAML::LoadFile(path);
-    } catch (const YAML::BadFile&) {
-        throw InputError(path, "cannot open file");
-    } catch (const YAML::Exception& e) {
-        throw InputError(path, std::string("invalid YAML: ") + e.what());
-    }
-    const YAML::Node inst = root["problem"] ? root["problem"]["instance"] : YAML::Node();
-    if (!inst || !inst.IsMap()) throw InputError(path + ": problem.instance", "missing");
-    LayerShape s;
-    const std::map<std::string, int64_t*> fields = {{"N", &s.N},
-                                                    {"C", &s.C},
-                                                    {"M", &s.M},
-                                                    {"R", &s.R},
-                                                    {"S", &s.S},
-                                                    {"P", &s.P},
-                                                    {"Q", &s.Q},
-                                                    {"G", &s.G},
-                                                    {"Hstride", &s.Hstride},
-                                                    {"Wstride", &s.Wstride},
-                                                    {"Hpad", &s.Hpad},
-                                                    {"Wpad", &s.Wpad}};
-    for (const auto& kv : inst) {
-        const std::string key = kv.first.as<std::string>();
-        const std::string where = path + ": problem.instance." + key;
-        int64_t value = 0;
-        try {
-            value = kv.second.as<int64_t>();
-        } catch (const YAML::Exception&) {
-            throw InputError(where, "expected an integer");
-        }
-        if (key == "Hdilation" || key == "Wdilation") {
-            if (value != 1) throw InputError(where, "only dilation 1 is supported");
-            continue;
-        }
-        auto it = fields.find(key);
-        if (it == fields.end()) throw InputError(where, "unknown key");
-        *it->second = value;
-    }
-    for (const char* required : {"C", "M", "P", "Q", "R", "S"})
-        if (!inst[required])
-            throw InputError(path + ": problem.instance." + required, "missing required key");
-    s.finalize(path + ": problem.instance");
-    return s;
+    return read_timeloop_problem(path);
 }
 
 bool LayerShape::operator==(const LayerShape& o) const {

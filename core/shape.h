@@ -33,8 +33,14 @@ struct LayerShape {
     int64_t weight_elems() const { return M * c_per_group() * R * S; }
     int64_t ofmap_elems() const { return N * M * P * Q; }
 
+    /// Bytes of the layer's tensors as a trace holds them: 16-bit ifmap and weights, 64-bit
+    /// output accumulators. A lower bound on what synthesising or simulating it allocates;
+    /// computed in floating point, so it does not overflow for absurd shapes.
+    double tensor_bytes() const;
+
     /// Derives H/W when 0 (the smallest input giving P x Q) and checks every field; throws
-    /// InputError(where, reason) naming the offending field.
+    /// InputError(where, reason) naming the offending field, and InputError(where, ...) with
+    /// tensor_bytes() when a count (MACs, elements) would overflow 64 bits.
     void finalize(const std::string& where = "layer");
 
     /// Compact spec, e.g. "C=64,M=64,R=3,S=3,P=32,Q=32,pad=1". Keys: N C M R S P Q H W G
@@ -43,12 +49,20 @@ struct LayerShape {
     static LayerShape parse_spec(const std::string& spec, const std::string& where = "--layer");
     /// The spec string that parse_spec reads back to this shape (all keys explicit).
     std::string to_spec() const;
-    /// One layer from a Timeloop problem YAML file (problem: instance: {C, M, ...}). Padding
-    /// and G are read when present (keys Hpad, Wpad, G); Hdilation/Wdilation must be 1.
+    /// One layer from a Timeloop problem file, versions 0.3 and 0.4 (read_timeloop_problem in
+    /// core/timeloop.h: H and W derived when absent, G per Timeloop, dilation must be 1).
     static LayerShape from_timeloop_yaml(const std::string& path);
 
     bool operator==(const LayerShape& o) const;
     bool operator!=(const LayerShape& o) const { return !(*this == o); }
 };
+
+/// Throws InputError(where, ...) naming the memory the layer needs (tensor_bytes()) when
+/// that exceeds this machine's physical memory, so a layer too large is refused before
+/// anything is allocated.
+void check_fits_in_memory(const LayerShape& s, const std::string& where);
+
+/// "1.2 GiB", "640 B": bytes for messages.
+std::string format_bytes(double bytes);
 
 }  // namespace actsparse::core

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/actsparse/commands.h"
+#include "apps/actsparse/inputs.h"
 #include "core/arch.h"
 #include "core/error.h"
 #include "traces/evaluate.h"
@@ -19,6 +20,7 @@ void add_evaluate_command(CLI::App& app) {
     struct Opts {
         std::vector<std::string> runs;
         std::string arch = "eyeriss-v1";
+        std::string energy_table;
         std::string zero_mode = "both";
         int64_t images = 8;
         std::vector<std::string> calibrations;
@@ -33,6 +35,8 @@ void add_evaluate_command(CLI::App& app) {
     cmd->add_option("--runs", o->runs, "Run folders (baseline and methods)")->required();
     cmd->add_option("--arch", o->arch, "eyeriss-v1, eyeriss-v2 or an architecture YAML")
         ->capture_default_str();
+    cmd->add_option("--energy-table", o->energy_table,
+                    "An Accelergy ERT (ERT.yaml) for the arch's energy counters (docs/formats.md)");
     cmd->add_option("--zero-mode", o->zero_mode, "gate | skip | both (gate and skip)")
         ->capture_default_str();
     cmd->add_option("--images", o->images, "Test images per trace (export)")
@@ -52,7 +56,7 @@ void add_evaluate_command(CLI::App& app) {
     cmd->callback([o]() {
         traces::EvaluateOptions eo;
         eo.runs = o->runs;
-        eo.arch = core::load_arch(o->arch);
+        eo.arch = load_arch_with_energy(o->arch, o->energy_table);
         // `none` (an array that exploits no zeros) is refused, as calibrate refuses it: no
         // calibration exists for it, and it does not show what the trained sparsity buys.
         if (o->zero_mode == "both")

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/actsparse/commands.h"
+#include "apps/actsparse/inputs.h"
 #include "core/error.h"
 #include "core/network.h"
 
@@ -43,43 +44,47 @@ void print_network_list(const core::NetOptions& opts, bool json) {
 
 void add_layers_command(CLI::App& app) {
     struct Opts {
-        std::string net;
+        NetArgs net;
         int64_t batch = 1;
-        double width = 1.0;
         bool json = false;
         bool list = false;
     };
     auto opts = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand(
         "layers", "List a network's conv layers with shapes and MACs, or (--list) the networks");
-    auto* net = cmd->add_option("--net", opts->net,
+    auto* net = cmd->add_option("--net", opts->net.net,
                                 "A built-in network (names: `actsparse layers --list`)");
+    auto* dir = add_net_source_options(cmd, opts->net, net);
     cmd->add_flag("--list", opts->list,
                   "List the built-in networks (conv layers, input CxHxW, classes, MACs at batch "
                   "1 and --width), one per line")
-        ->excludes(net);
+        ->excludes(net)
+        ->excludes(dir)
+        ->excludes("--onnx");
     cmd->add_option("--batch", opts->batch, "Batch size N")->check(CLI::PositiveNumber);
-    cmd->add_option("--width", opts->width, "Channel width multiplier (as calibrate and train)")
+    cmd->add_option("--width", opts->net.width, "Channel width multiplier (as calibrate and train)")
         ->capture_default_str();
     cmd->add_flag("--json", opts->json, "Print JSON instead of a table");
     cmd->callback([opts]() {
-        if (!(opts->width > 0) || !std::isfinite(opts->width))
+        if (!(opts->net.width > 0) || !std::isfinite(opts->net.width))
             throw core::InputError("--width", "must be a finite number > 0");
         core::NetOptions net_opts;
-        net_opts.width_mult = opts->width;
+        net_opts.width_mult = opts->net.width;
         if (opts->list) {
             print_network_list(net_opts, opts->json);
             return;
         }
-        if (opts->net.empty())
-            throw core::InputError("--net", "required (or --list for the built-in networks)");
-        const core::Network net = core::builtin_network(opts->net, net_opts);
+        if (!opts->net.given())
+            throw core::InputError("--net",
+                                   "required, or --net-dir, --onnx (or --list for the "
+                                   "built-in networks)");
+        const core::Network net = load_network(opts->net);
         const auto layers = net.conv_layers(opts->batch);
         if (opts->json) {
             nlohmann::json j;
             j["network"] = net.name;
             j["batch"] = opts->batch;
-            j["width"] = opts->width;
+            j["width"] = opts->net.width;
             j["total_macs"] = net.conv_macs(opts->batch);
             for (const auto& l : layers)
                 j["layers"].push_back({{"index", l.index},
@@ -105,7 +110,7 @@ void add_layers_command(CLI::App& app) {
                 l.input_sparse ? "yes" : "no");
         }
         const std::string width =
-            opts->width == 1.0 ? "" : ", width " + nlohmann::json(opts->width).dump();
+            opts->net.width == 1.0 ? "" : ", width " + nlohmann::json(opts->net.width).dump();
         std::printf("%s: %zu conv layers, %lld MACs at batch %lld%s (%.1f M)\n", net.name.c_str(),
                     layers.size(), (long long)net.conv_macs(opts->batch), (long long)opts->batch,
                     width.c_str(), net.conv_macs(opts->batch) / 1e6);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/actsparse/commands.h"
+#include "apps/actsparse/inputs.h"
 #include "core/arch.h"
 #include "core/error.h"
 #include "core/network.h"
@@ -19,9 +20,10 @@ namespace {
 
 struct SimulateOpts {
     std::string arch = "eyeriss-v1";
+    std::string energy_table;
     std::string zero_mode;
     std::string trace;
-    std::string net;
+    NetArgs net;
     std::string layer;
     int64_t batch = 1;
     double density = 0.5;
@@ -31,7 +33,6 @@ struct SimulateOpts {
     double weight_density = 1.0;
     std::string weight_pattern = "uniform";
     int64_t weight_block = 2;
-    double width = 1.0;
     std::string mapping = "auto";
     std::string objective = "energy";
     double mapping_density = -1.0;
@@ -114,14 +115,18 @@ void add_simulate_command(CLI::App& app) {
                                    "Run layer traces through the cycle-level accelerator model");
     cmd->add_option("--arch", o->arch, "eyeriss-v1, eyeriss-v2 or an architecture YAML file")
         ->capture_default_str();
+    cmd->add_option("--energy-table", o->energy_table,
+                    "An Accelergy ERT (ERT.yaml) for the arch's energy counters (docs/formats.md)");
     cmd->add_option("--zero-mode", o->zero_mode, "none | gate | skip (default: the arch's)");
     cmd->add_option("--trace", o->trace, "A layer trace file");
-    auto* net = cmd->add_option("--net", o->net,
+    auto* net = cmd->add_option("--net", o->net.net,
                                 "A built-in network, all its conv layers unless --layer (names: "
                                 "`actsparse layers --list`)");
+    add_net_source_options(cmd, o->net, net);
     cmd->add_option("--layer", o->layer,
-                    "With --net: a conv layer name; else a shape spec (docs/formats.md)");
-    cmd->add_option("--width", o->width,
+                    "With --net/--net-dir/--onnx: a conv layer name; else a shape spec or a "
+                    "Timeloop problem file (docs/formats.md)");
+    cmd->add_option("--width", o->net.width,
                     "Channel width multiplier of the --net network (as calibrate and train)")
         ->capture_default_str()
         ->needs(net);
@@ -163,7 +168,7 @@ void add_simulate_command(CLI::App& app) {
     cmd->add_flag("--quiet", o->quiet, "No table on stdout");
     cmd->callback([o]() {
         tlm::SimOptions so;
-        so.arch = core::load_arch(o->arch);
+        so.arch = load_arch_with_energy(o->arch, o->energy_table);
         if (!o->zero_mode.empty())
             so.arch.zero_mode = core::parse_zero_mode(o->zero_mode, "--zero-mode");
         if (o->fidelity == "fast")
@@ -187,13 +192,14 @@ void add_simulate_command(CLI::App& app) {
                                        "the PEs cycle by cycle)");
         }
         so.vcd_path = o->vcd;
-        if (!(o->width > 0) || !std::isfinite(o->width))
+        if (!(o->net.width > 0) || !std::isfinite(o->net.width))
             throw core::InputError("--width", "must be a finite number > 0");
         const int sources =
-            !o->trace.empty() + !o->net.empty() + (o->net.empty() && !o->layer.empty());
+            !o->trace.empty() + o->net.given() + (!o->net.given() && !o->layer.empty());
         if (sources != 1)
             throw core::InputError("actsparse simulate",
-                                   "give exactly one of --trace, --net, --layer SPEC");
+                                   "give exactly one of --trace, --net, --net-dir, --onnx, "
+                                   "--layer SPEC|FILE.yaml");
         core::SynthOptions synth;
         synth.density = o->density;
         synth.seed = o->seed;
@@ -214,12 +220,15 @@ void add_simulate_command(CLI::App& app) {
             traces.push_back(core::read_trace(o->trace));
             first_layer.push_back(false);
             index.push_back(trace_layer_index(traces.back()));
-        } else if (!o->net.empty()) {
-            core::NetOptions net_opts;
-            net_opts.width_mult = o->width;
-            const core::Network net = core::builtin_network(o->net, net_opts);
+        } else if (o->net.given()) {
+            const core::Network net = load_network(o->net);
+            const auto layers = net.conv_layers(o->batch);
+            // Every layer is checked before the first is synthesised: no partial run.
+            for (const auto& l : layers)
+                if (o->layer.empty() || l.name == o->layer)
+                    core::check_fits_in_memory(l.shape, net.name + ": " + l.name);
             bool found = false;
-            for (const auto& l : net.conv_layers(o->batch)) {
+            for (const auto& l : layers) {
                 if (!o->layer.empty() && l.name != o->layer) continue;
                 found = true;
                 synth.seed = o->seed + static_cast<uint64_t>(l.index);
@@ -231,10 +240,13 @@ void add_simulate_command(CLI::App& app) {
                 index.push_back(l.index);
             }
             if (!found)
-                throw core::InputError("--layer", "no conv layer '" + o->layer + "' in " + o->net);
+                throw core::InputError("--layer",
+                                       "no conv layer '" + o->layer + "' in " + net.name);
         } else {
-            core::LayerShape s = core::LayerShape::parse_spec(o->layer, "--layer");
+            core::LayerShape s = parse_layer_arg(o->layer, "--layer");
             if (s.N == 1) s.N = o->batch;
+            s.finalize("--layer");
+            core::check_fits_in_memory(s, "--layer");
             core::Trace t = core::synth_trace(s, synth, so.arch.frac_bits);
             t.layer = o->layer;  // a free-standing layer is named by its spec, as in trace synth
             traces.push_back(std::move(t));
@@ -251,7 +263,7 @@ void add_simulate_command(CLI::App& app) {
         report["arch_hash"] = core::arch_hash(so.arch);
         report["zero_mode"] = core::to_string(so.arch.zero_mode);
         report["fidelity"] = o->fidelity;
-        if (!o->net.empty()) report["width"] = o->width;
+        if (!o->net.net.empty()) report["width"] = o->net.width;
         double energy = 0, host = 0;
         int64_t cycles_proc = 0, cycles_total = 0, dense = 0;
         std::vector<tlm::LayerResult> results;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/actsparse/commands.h"
+#include "apps/actsparse/inputs.h"
 #include "core/arch.h"
 #include "core/error.h"
 #include "core/network.h"
@@ -31,9 +32,8 @@ std::string shape_text(const std::vector<int64_t>& s) {
 void add_synth_command(CLI::App& trace_cmd) {
     struct Opts {
         std::string layer;
-        std::string net;
+        NetArgs net;
         int64_t batch = 1;
-        double width = 1.0;
         double density = 0.5;
         uint64_t seed = 1;
         std::string pattern = "uniform";
@@ -52,16 +52,17 @@ void add_synth_command(CLI::App& trace_cmd) {
         "reference convolution)");
     cmd->add_option("--layer", o->layer,
                     "Layer shape spec (e.g. C=16,M=16,R=3,S=3,P=8,Q=8,pad=1; grammar in "
-                    "docs/formats.md), or with --net the name of one of its conv layers (see "
-                    "`actsparse layers --net NAME`)")
+                    "docs/formats.md) or Timeloop problem file (.yaml), or with --net, "
+                    "--net-dir or --onnx the name of one of its conv layers (see `actsparse "
+                    "layers --net NAME`)")
         ->required();
     auto* net = cmd->add_option(
-        "--net", o->net,
+        "--net", o->net.net,
         "Take the layer from this built-in network (names: `actsparse layers --list`)");
-    cmd->add_option("--batch", o->batch, "Batch size N for a --net layer")
-        ->check(CLI::PositiveNumber)
-        ->needs(net);
-    cmd->add_option("--width", o->width,
+    add_net_source_options(cmd, o->net, net);
+    auto* batch = cmd->add_option("--batch", o->batch, "Batch size N for a network's layer")
+                      ->check(CLI::PositiveNumber);
+    cmd->add_option("--width", o->net.width,
                     "Channel width multiplier of the --net network (as calibrate and train)")
         ->capture_default_str()
         ->needs(net);
@@ -88,7 +89,7 @@ void add_synth_command(CLI::App& trace_cmd) {
     cmd->add_option("--arch", o->arch, "Architecture config: eyeriss-v1 or a YAML file")
         ->capture_default_str();
     cmd->add_option("--out", o->out, "Output trace file (written atomically)")->required();
-    cmd->callback([o, frac]() {
+    cmd->callback([o, frac, batch]() {
         core::SynthOptions so;
         so.density = o->density;
         so.seed = o->seed;
@@ -101,8 +102,10 @@ void add_synth_command(CLI::App& trace_cmd) {
         so.weight_block = o->weight_block;
         if (so.weight_pattern == core::ZeroPattern::kBlock && so.weight_block < 1)
             throw core::InputError("--weight-block", "must be >= 1");
-        if (!(o->width > 0) || !std::isfinite(o->width))
+        if (!(o->net.width > 0) || !std::isfinite(o->net.width))
             throw core::InputError("--width", "must be a finite number > 0");
+        if (batch->count() && !o->net.given())
+            throw core::InputError("--batch", "needs --net, --net-dir or --onnx (a spec gives N)");
         const core::ArchConfig arch = core::load_arch(o->arch);
         const int64_t frac_bits = frac->count() ? o->frac_bits : arch.frac_bits;
         if (frac_bits < 0 || frac_bits > 15)
@@ -111,10 +114,8 @@ void add_synth_command(CLI::App& trace_cmd) {
         core::LayerShape shape;
         std::string network, layer;
         int layer_index = -1;
-        if (!o->net.empty()) {
-            core::NetOptions net_opts;
-            net_opts.width_mult = o->width;
-            const core::Network n = core::builtin_network(o->net, net_opts);
+        if (o->net.given()) {
+            const core::Network n = load_network(o->net);
             const auto layers = n.conv_layers(o->batch);
             for (const auto& l : layers)
                 if (l.name == o->layer) {
@@ -123,19 +124,22 @@ void add_synth_command(CLI::App& trace_cmd) {
                     layer_index = l.index;
                 }
             if (layer_index < 0)
-                throw core::InputError("--layer", "'" + o->layer + "' is not a conv layer of " +
-                                                      n.name + " (see `actsparse layers --net " +
-                                                      o->net + "`)");
+                throw core::InputError("--layer",
+                                       "'" + o->layer + "' is not a conv layer of " + n.name +
+                                           " (see `actsparse layers " + net_flag(o->net) + " " +
+                                           (o->net.net + o->net.net_dir + o->net.onnx) + "`)");
             network = n.name;
         } else {
-            shape = core::LayerShape::parse_spec(o->layer, "--layer");
+            shape = parse_layer_arg(o->layer, "--layer");
             layer = o->layer;
         }
+        core::check_fits_in_memory(shape, "--layer");
         core::Trace t = core::synth_trace(shape, so, frac_bits);
         t.network = network;
         t.layer = layer;
         if (layer_index >= 0) t.extra["layer_index"] = std::to_string(layer_index);
-        if (!o->net.empty() && o->width != 1.0) t.extra["width"] = nlohmann::json(o->width).dump();
+        if (!o->net.net.empty() && o->net.width != 1.0)
+            t.extra["width"] = nlohmann::json(o->net.width).dump();
         core::write_trace(o->out, t);
         std::printf(
             "wrote %s: %s, density %.4f (%lld of %zu ifmap values non-zero), weight density "

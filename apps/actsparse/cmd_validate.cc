@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "apps/actsparse/commands.h"
+#include "apps/actsparse/inputs.h"
 #include "core/arch.h"
 #include "core/error.h"
 #include "core/network.h"
@@ -349,6 +350,7 @@ Reference parse_reference(const std::string& yaml_text, const std::string& file)
 
 struct Opts {
     std::string arch = kBuiltinArch;
+    std::string energy_table;
     std::string reference;
     std::string network = "alexnet";
     std::vector<std::string> layers;
@@ -617,7 +619,7 @@ void run_validate(const Opts& o) {
             "--arch", "no measured reference for '" + printable(o.arch) +
                           "': validate knows the Eyeriss v1 chip only (--arch eyeriss-v1, or an "
                           "arch YAML named eyeriss-v1); give --reference FILE for another");
-    core::ArchConfig arch = core::load_arch(o.arch);
+    core::ArchConfig arch = load_arch_with_energy(o.arch, o.energy_table);
     Settings st;
     st.arch_source =
         builtin_arch ? std::string("eyeriss-v1 (built-in)") : o.arch + " (name: " + arch.name + ")";
@@ -954,6 +956,8 @@ void add_validate_command(CLI::App& app) {
         "validate", "Compare the simulator with the measured Eyeriss v1 chip (JSSC 2017)");
     cmd->add_option("--arch", o->arch, "eyeriss-v1 or an architecture YAML file")
         ->capture_default_str();
+    cmd->add_option("--energy-table", o->energy_table,
+                    "An Accelergy ERT (ERT.yaml) for the arch's energy counters (docs/formats.md)");
     cmd->add_option("--reference", o->reference,
                     "Measured reference YAML (default: the built-in one for the arch)");
     cmd->add_option("--network", o->network, "Network of the reference")->capture_default_str();

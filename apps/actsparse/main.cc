@@ -3,9 +3,17 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "apps/actsparse/commands.h"
 #include "core/error.h"
+
+#ifndef ACTSPARSE_VERSION
+#define ACTSPARSE_VERSION "unknown"
+#endif
+#ifndef ACTSPARSE_GIT_COMMIT
+#define ACTSPARSE_GIT_COMMIT "unknown"
+#endif
 
 namespace actsparse::app {
 namespace {
@@ -16,6 +24,8 @@ void set_exit_code(int code) { g_exit_code = code; }
 
 int run_cli(int argc, char** argv) {
     CLI::App app{"actsparse: train CNNs to be cheap on sparse CNN accelerators"};
+    app.set_version_flag("--version", std::string("actsparse ") + ACTSPARSE_VERSION + " (git " +
+                                          ACTSPARSE_GIT_COMMIT + ")");
     app.require_subcommand(1);
     app.fallthrough(false);
     add_layers_command(app);

@@ -1,0 +1,40 @@
+#pragma once
+/// @file Inputs several subcommands share: a layer given as a shape spec or a Timeloop
+/// problem file, and a network given as a built-in name, a folder of Timeloop problem
+/// files or (when built with libonnx) an ONNX model.
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "core/arch.h"
+#include "core/network.h"
+#include "core/shape.h"
+
+namespace actsparse::app {
+
+/// `--layer SPEC` or `--layer FILE.yaml` (a Timeloop problem, versions 0.3/0.4).
+core::LayerShape parse_layer_arg(const std::string& text, const std::string& flag = "--layer");
+
+/// Where a network comes from: exactly one of the three is set.
+struct NetArgs {
+    std::string net;      ///< --net NAME (built-in)
+    std::string net_dir;  ///< --net-dir DIR (Timeloop problem files)
+    std::string onnx;     ///< --onnx MODEL.onnx
+    double width = 1.0;   ///< --width (built-in networks only)
+    bool given() const { return !net.empty() || !net_dir.empty() || !onnx.empty(); }
+};
+
+/// Adds --net-dir and --onnx next to an existing --net option (the three exclude each
+/// other); returns the --net-dir option.
+CLI::Option* add_net_source_options(CLI::App* cmd, NetArgs& args, CLI::Option* net);
+
+/// The network NetArgs names. Throws InputError: none or several given, --width other than 1
+/// with --net-dir/--onnx, bad files.
+core::Network load_network(const NetArgs& args);
+
+/// The flag that named the network ("--net", "--net-dir" or "--onnx"), for messages.
+std::string net_flag(const NetArgs& args);
+
+/// Loads --arch and applies --energy-table (an Accelergy ERT) when given.
+core::ArchConfig load_arch_with_energy(const std::string& arch, const std::string& energy_table);
+
+}  // namespace actsparse::app
