@@ -37,7 +37,13 @@ void PointCache::store(const std::string& key, const PointSpec& spec, const Poin
     const std::string path = path_of(key);
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    if (ec) throw core::InputError(dir_, "cannot create the cache folder: " + ec.message());
+    if (ec) {
+        // A file in the way is the user's --cache; no space or permission is the machine's.
+        if (ec == std::errc::not_a_directory || ec == std::errc::file_exists ||
+            ec == std::errc::no_such_file_or_directory)
+            throw core::InputError(dir_, "cannot create the cache folder: " + ec.message());
+        throw core::IoError(dir_, "cannot create the cache folder: " + ec.message());
+    }
     nlohmann::json j = {{"key", key},
                         {"layer", spec.layer_name},
                         {"role", to_string(spec.role)},

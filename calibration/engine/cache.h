@@ -1,9 +1,9 @@
 #pragma once
 /// @file The on-disk point cache: one small JSON file per simulated point, written atomically
-/// (temporary file + rename), so an interrupted calibration resumes where it stopped and a
-/// re-run is instant. A file is named by the FNV-1a hash of the point's full key
-/// (cache_key()) and stores that key; an entry whose stored key differs (a hash collision)
-/// or that does not parse is a miss, never an error.
+/// and durably (core::write_file_atomic: unique temporary name, fsync, rename, folder fsync), so an
+/// interrupted calibration resumes where it stopped and a re-run is instant. A file is named by the
+/// FNV-1a hash of the point's full key (cache_key()) and stores that key; an entry whose stored key
+/// differs (a hash collision) or that does not parse is a miss, never an error.
 #include <optional>
 #include <string>
 
@@ -21,7 +21,8 @@ class PointCache {
     /// The file holding `key`: DIR/<2 hex>/<16 hex>.json.
     std::string path_of(const std::string& key) const;
     std::optional<PointResult> load(const std::string& key) const;
-    /// Creates the folders as needed; throws core::InputError naming the path on failure.
+    /// Creates the folders as needed; throws core::InputError naming the path when it is
+    /// unusable, core::IoError when the disk is full or not writable.
     void store(const std::string& key, const PointSpec& spec, const PointResult& r) const;
 
   private:
