@@ -59,8 +59,7 @@ void add_layers_command(CLI::App& app) {
                   "List the built-in networks (conv layers, input CxHxW, classes, MACs at batch "
                   "1 and --width), one per line")
         ->excludes(net)
-        ->excludes(dir)
-        ->excludes("--onnx");
+        ->excludes(dir);
     cmd->add_option("--batch", opts->batch, "Batch size N")->check(CLI::PositiveNumber);
     cmd->add_option("--width", opts->net.width, "Channel width multiplier (as calibrate and train)")
         ->capture_default_str();
@@ -76,8 +75,7 @@ void add_layers_command(CLI::App& app) {
         }
         if (!opts->net.given())
             throw core::InputError("--net",
-                                   "required, or --net-dir, --onnx (or --list for the "
-                                   "built-in networks)");
+                                   "required, or --net-dir (or --list for the built-in networks)");
         const core::Network net = load_network(opts->net);
         const auto layers = net.conv_layers(opts->batch);
         if (opts->json) {

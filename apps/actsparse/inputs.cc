@@ -5,9 +5,6 @@
 #include "core/accelergy.h"
 #include "core/error.h"
 #include "core/timeloop.h"
-#ifdef ACTSPARSE_WITH_ONNX
-#include "core/onnx_model.h"
-#endif
 
 namespace actsparse::app {
 
@@ -20,42 +17,21 @@ CLI::Option* add_net_source_options(CLI::App* cmd, NetArgs& args, CLI::Option* n
     auto* dir = cmd->add_option("--net-dir", args.net_dir,
                                 "A folder of Timeloop problem files as a network, one conv "
                                 "layer per file in name order");
-    auto* onnx = cmd->add_option("--onnx", args.onnx,
-                                 "An ONNX model as a network"
-#ifndef ACTSPARSE_WITH_ONNX
-                                 " (this build has no ONNX support)"
-#endif
-    );
-    if (net) {
-        dir->excludes(net);
-        onnx->excludes(net);
-    }
-    dir->excludes(onnx);
+    if (net) dir->excludes(net);
     return dir;
 }
 
-std::string net_flag(const NetArgs& args) {
-    return !args.net_dir.empty() ? "--net-dir" : !args.onnx.empty() ? "--onnx" : "--net";
-}
+std::string net_flag(const NetArgs& args) { return !args.net_dir.empty() ? "--net-dir" : "--net"; }
 
 core::Network load_network(const NetArgs& args) {
-    const int given = !args.net.empty() + !args.net_dir.empty() + !args.onnx.empty();
-    if (given != 1) throw core::InputError("--net", "give exactly one of --net, --net-dir, --onnx");
+    if (!args.net.empty() + !args.net_dir.empty() != 1)
+        throw core::InputError("--net", "give exactly one of --net, --net-dir");
     if (!(args.width > 0) || !std::isfinite(args.width))
         throw core::InputError("--width", "must be a finite number > 0");
     if (args.net.empty() && args.width != 1.0)
         throw core::InputError("--width",
                                "scales built-in networks only (--net), not " + net_flag(args));
     if (!args.net_dir.empty()) return core::timeloop_network(args.net_dir);
-    if (!args.onnx.empty()) {
-#ifdef ACTSPARSE_WITH_ONNX
-        return core::onnx_network(args.onnx);
-#else
-        throw core::InputError("--onnx",
-                               "this actsparse was built without libonnx (install "
-                               "libonnx-dev and reconfigure)");
-#endif
-    }
     core::NetOptions o;
     o.width_mult = args.width;
     return core::builtin_network(args.net, o);

@@ -1,7 +1,7 @@
 #pragma once
 /// @file Inputs several subcommands share: a layer given as a shape spec or a Timeloop
-/// problem file, and a network given as a built-in name, a folder of Timeloop problem
-/// files or (when built with libonnx) an ONNX model.
+/// problem file, and a network given as a built-in name or a folder of Timeloop problem
+/// files.
 #include <CLI/CLI.hpp>
 #include <string>
 
@@ -14,24 +14,22 @@ namespace actsparse::app {
 /// `--layer SPEC` or `--layer FILE.yaml` (a Timeloop problem, versions 0.3/0.4).
 core::LayerShape parse_layer_arg(const std::string& text, const std::string& flag = "--layer");
 
-/// Where a network comes from: exactly one of the three is set.
+/// Where a network comes from: exactly one of the two is set.
 struct NetArgs {
     std::string net;      ///< --net NAME (built-in)
     std::string net_dir;  ///< --net-dir DIR (Timeloop problem files)
-    std::string onnx;     ///< --onnx MODEL.onnx
     double width = 1.0;   ///< --width (built-in networks only)
-    bool given() const { return !net.empty() || !net_dir.empty() || !onnx.empty(); }
+    bool given() const { return !net.empty() || !net_dir.empty(); }
 };
 
-/// Adds --net-dir and --onnx next to an existing --net option (the three exclude each
-/// other); returns the --net-dir option.
+/// Adds --net-dir next to an existing --net option (they exclude each other); returns it.
 CLI::Option* add_net_source_options(CLI::App* cmd, NetArgs& args, CLI::Option* net);
 
-/// The network NetArgs names. Throws InputError: none or several given, --width other than 1
-/// with --net-dir/--onnx, bad files.
+/// The network NetArgs names. Throws InputError: none or both given, --width other than 1
+/// with --net-dir, bad files.
 core::Network load_network(const NetArgs& args);
 
-/// The flag that named the network ("--net", "--net-dir" or "--onnx"), for messages.
+/// The flag that named the network ("--net" or "--net-dir"), for messages.
 std::string net_flag(const NetArgs& args);
 
 /// Loads --arch and applies --energy-table (an Accelergy ERT) when given.
