@@ -61,6 +61,23 @@ int64_t WakeCalendar::next_after_now() const {
     return far_.empty() ? -1 : far_.front().first;
 }
 
+namespace {
+// PEs of finished engines, reused by the next engine of this thread: simulate builds an
+// engine per chunk, and allocating 168 PEs (spads, FIFOs) cost more than many small passes
+// take to simulate. Pe::reinit makes a reused PE equal to a new one.
+constexpr size_t kPePoolMax = 4096;
+std::vector<std::unique_ptr<Pe>>& pe_pool() {
+    thread_local std::vector<std::unique_ptr<Pe>> pool;
+    return pool;
+}
+}  // namespace
+
+ArrayEngine::~ArrayEngine() {
+    std::vector<std::unique_ptr<Pe>>& pool = pe_pool();
+    for (auto& pe : pes_)
+        if (pool.size() < kPePoolMax) pool.push_back(std::move(pe));
+}
+
 ArrayEngine::ArrayEngine(const core::LayerShape& shape, const Mapping& mapping,
                          const core::ArchConfig& arch, const int16_t* ifmap, const int16_t* weight,
                          int64_t* ofmap, bool fast)
@@ -73,8 +90,16 @@ ArrayEngine::ArrayEngine(const core::LayerShape& shape, const Mapping& mapping,
       fast_(fast) {
     const int64_t n = arch.array.rows * arch.array.cols;
     pes_.reserve(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i)
-        pes_.push_back(std::make_unique<Pe>(arch.pe, arch.zero_mode, fast));
+    std::vector<std::unique_ptr<Pe>>& pool = pe_pool();
+    for (int64_t i = 0; i < n; ++i) {
+        if (pool.empty()) {
+            pes_.push_back(std::make_unique<Pe>(arch.pe, arch.zero_mode, fast));
+            continue;
+        }
+        pes_.push_back(std::move(pool.back()));
+        pool.pop_back();
+        pes_.back()->reinit(arch.pe, arch.zero_mode, fast);
+    }
     active_flag_.assign(static_cast<size_t>(n), 0);
     pe_done_flag_.assign(static_cast<size_t>(n), 0);
     due_at_.assign(static_cast<size_t>(n), -1);
@@ -84,18 +109,22 @@ ArrayEngine::ArrayEngine(const core::LayerShape& shape, const Mapping& mapping,
 
 void ArrayEngine::begin_pass(const PassTile& tile) {
     tile_ = tile;
-    const core::LayerShape& s = shape_;
-    const int64_t cols = arch_.array.cols;
-    const int64_t npes = num_pes();
-    const int64_t q = mapping_.q;
-    const int64_t cg = s.c_per_group();
-    const int64_t r_eff = ceil_div(tile.chan_count, q);
-    const int64_t fr = tile.frow_count;
-    const SetGeometry geo = set_geometry(fr, tile.orow_count, r_eff, arch_.array);
+    const int64_t r_eff = ceil_div(tile.chan_count, mapping_.q);
+    const SetGeometry geo = set_geometry(tile.frow_count, tile.orow_count, r_eff, arch_.array);
     if (geo.set_rows > arch_.array.rows || geo.stacks < tile.tile_count)
         core::model_bug("hw::ArrayEngine", "pass " + std::to_string(tile.index) +
                                                " does not fit the array (mapping unchecked?)");
+    reset_pass_state();
+    place_pes(tile, geo);
+    configure_filter_bus(tile);
+    configure_ifmap_bus(tile);
+    configure_psum_in_bus(tile);
+    configure_out_bus(tile);
+    if (fast_) install_fast_hooks();
+}
 
+// Step 1: every PE, flag and counter back to the start of a pass.
+void ArrayEngine::reset_pass_state() {
     active_.clear();
     std::fill(active_flag_.begin(), active_flag_.end(), 0);
     std::fill(pe_done_flag_.begin(), pe_done_flag_.end(), 0);
@@ -106,11 +135,32 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
     noc_last_active_ = -1;
     for (auto& pe : pes_) pe->restart();
 
-    std::vector<int64_t> f_row(npes, -1), f_col(npes, -1), i_row(npes, -1), i_col(npes, -1),
-        p_row(npes, -1), p_col(npes, -1);
-    std::vector<RegFifo<int16_t>*> f_fifo(npes, nullptr), i_fifo(npes, nullptr);
-    std::vector<RegFifo<int64_t>*> p_fifo(npes, nullptr);
+    ids_.reset(num_pes());
+}
 
+void ArrayEngine::PassIds::reset(int64_t npes) {
+    const size_t n = static_cast<size_t>(npes);
+    f_row.assign(n, -1);
+    f_col.assign(n, -1);
+    i_row.assign(n, -1);
+    i_col.assign(n, -1);
+    p_row.assign(n, -1);
+    p_col.assign(n, -1);
+    f_fifo.assign(n, nullptr);
+    i_fifo.assign(n, nullptr);
+    p_fifo.assign(n, nullptr);
+}
+
+// Step 2: places the pass's PE sets on the array (stack ti, set ri, filter row k, ofmap row
+// j), configures each PE, and records its network IDs, the multicast groups and the psum
+// chains.
+void ArrayEngine::place_pes(const PassTile& tile, const SetGeometry& geo) {
+    const core::LayerShape& s = shape_;
+    const int64_t cols = arch_.array.cols;
+    const int64_t q = mapping_.q;
+    const int64_t cg = s.c_per_group();
+    const int64_t r_eff = ceil_div(tile.chan_count, q);
+    const int64_t fr = tile.frow_count;
     ifmap_groups_.clear();
     filter_groups_.clear();
     psum_groups_.clear();
@@ -182,9 +232,9 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
                     if (!top) psum_producer_[above] = idx;
                     pe.configure(cfg, dest);
                     // IDs: a row ID per physical row, a column ID per PE.
-                    f_row[idx] = vs * fr + k;
-                    f_col[idx] = hslot;
-                    f_fifo[idx] = &pe.filter_in();
+                    ids_.f_row[idx] = vs * fr + k;
+                    ids_.f_col[idx] = hslot;
+                    ids_.f_fifo[idx] = &pe.filter_in();
                     fg.pes.push_back(idx);
                     if (cfg.row_valid) {
                         const auto key = std::make_tuple(ft.group, ri, in_row);
@@ -197,14 +247,14 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
                             ifmap_data_.push_back({chan_abs, q_eff, in_row});
                         }
                         ifmap_groups_[it->second].pes.push_back(idx);
-                        i_row[idx] = ri;
-                        i_col[idx] = ft.group * s.H + in_row;
-                        i_fifo[idx] = &pe.ifmap_in();
+                        ids_.i_row[idx] = ri;
+                        ids_.i_col[idx] = ft.group * s.H + in_row;
+                        ids_.i_fifo[idx] = &pe.ifmap_in();
                     }
                     if (bottom && tile.accumulate_in) {
-                        p_row[idx] = idx / cols;
-                        p_col[idx] = idx % cols;
-                        p_fifo[idx] = &pe.psum_in();
+                        ids_.p_row[idx] = idx / cols;
+                        ids_.p_col[idx] = idx % cols;
+                        ids_.p_fifo[idx] = &pe.psum_in();
                     }
                 }
                 filter_groups_.push_back(fg);
@@ -212,7 +262,12 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
             }
         }
     }
+}
 
+// Step 3: the filter network, one step holding every group's p*q*S words.
+void ArrayEngine::configure_filter_bus(const PassTile& tile) {
+    const core::LayerShape& s = shape_;
+    const int64_t cg = s.c_per_group();
     const int64_t wb = arch_.word_bits, depth = arch_.pe.fifo_depth_words;
     const int64_t S = tile.fcol_count, R = s.R, Sfull = s.S;
 
@@ -233,9 +288,15 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
         });
     std::vector<MulticastGroup> tags;
     for (const auto& g : filter_groups_) tags.push_back(g.tag);
-    filter_bus_.configure(tags, f_row, f_col, f_fifo, &filter_sched_);
+    filter_bus_.configure(tags, ids_.f_row, ids_.f_col, ids_.f_fifo, &filter_sched_);
+}
 
-    // Ifmap steps: k consecutive ofmap columns of one image per transfer step.
+// Step 4: the ifmap network, k consecutive ofmap columns of one image per transfer step.
+void ArrayEngine::configure_ifmap_bus(const PassTile& tile) {
+    const core::LayerShape& s = shape_;
+    const int64_t q = mapping_.q;
+    const int64_t wb = arch_.word_bits, depth = arch_.pe.fifo_depth_words;
+    const int64_t S = tile.fcol_count;
     const int64_t window_first = tile.fcol_first - s.Wpad;
     const int64_t wi = transfer_words(arch_.noc.ifmap_bus_bits, wb, depth);
     new_real_.assign(static_cast<size_t>(s.Q), 0);
@@ -271,14 +332,19 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
             const int64_t c = d.chan_first + i % d.q;
             return ifmap_[((img * shape_.C + c) * shape_.H + d.in_row) * shape_.W + col];
         });
-    tags.clear();
+    std::vector<MulticastGroup> tags;
     for (const auto& g : ifmap_groups_) tags.push_back(g.tag);
-    ifmap_bus_.configure(tags, i_row, i_col, i_fifo, &ifmap_sched_);
+    ifmap_bus_.configure(tags, ids_.i_row, ids_.i_col, ids_.i_fifo, &ifmap_sched_);
+}
 
+// Step 5: the psum-in network (accumulating passes), from the GLB to the chain bottoms.
+void ArrayEngine::configure_psum_in_bus(const PassTile& tile) {
+    const core::LayerShape& s = shape_;
+    const int64_t cols = arch_.array.cols;
     // Psums travel as word_bits-wide words like Eyeriss's 16-bit psums (their values stay
     // exact in this model; see hw/README.md).
     const int64_t ab = arch_.word_bits;
-    tags.clear();
+    std::vector<MulticastGroup> tags;
     int64_t p_max = 1;
     if (tile.accumulate_in) {
         for (const Chain& c : chains_) {
@@ -310,8 +376,14 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
             return ofmap_[((img * shape_.M + c.filter_first + f) * shape_.P + c.orow) * shape_.Q +
                           x];
         });
-    psum_bus_.configure(tags, p_row, p_col, p_fifo, &psum_sched_);
+    psum_bus_.configure(tags, ids_.p_row, ids_.p_col, ids_.p_fifo, &psum_sched_);
+}
 
+// Step 6: the psum-out network, from the chain tops to the GLB.
+void ArrayEngine::configure_out_bus(const PassTile& tile) {
+    const core::LayerShape& s = shape_;
+    const int64_t ab = arch_.word_bits;
+    const int64_t pdepth = arch_.pe.psum_fifo_depth_words;
     std::vector<OutSource> sources;
     for (const Chain& c : chains_) {
         OutSource src;
@@ -328,28 +400,29 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
     }
     out_bus_.configure(std::move(sources), transfer_words(arch_.noc.psum_out_bus_bits, ab, pdepth),
                        fast_);
+}
 
-    if (fast_) {
-        // Hooks wake the PE on the other side of a FIFO. Pops from FIFOs the input networks
-        // fill only clear the network's retry time: networks with work are ticked every
-        // evaluated cycle.
-        ifmap_bus_.track_pops(true);
-        filter_bus_.track_pops(true);
-        psum_bus_.track_pops(true);
-        for (int64_t i : active_) {
-            Pe& pe = *pes_[static_cast<size_t>(i)];
-            const FifoHook me{&ArrayEngine::wake_hook, this, i};
-            pe.ifmap_in().set_hooks(me, FifoHook{&ArrayEngine::bus_pop_hook, this, 0});
-            pe.filter_in().set_hooks(me, FifoHook{&ArrayEngine::bus_pop_hook, this, 1});
-            const int64_t below = psum_producer_[static_cast<size_t>(i)];
-            pe.psum_in().set_hooks(me, below >= 0 ? FifoHook{&ArrayEngine::wake_hook, this, below}
-                                                  : FifoHook{&ArrayEngine::bus_pop_hook, this, 2});
-        }
-        for (size_t c = 0; c < chains_.size(); ++c)
-            pes_[static_cast<size_t>(chains_[c].top)]->psum_out().set_hooks(
-                FifoHook{&ArrayEngine::out_push_hook, this, static_cast<int64_t>(c)},
-                FifoHook{&ArrayEngine::wake_hook, this, chains_[c].top});
+// Step 7 (fast fidelity): FIFO hooks that wake the PE or network on the other side.
+void ArrayEngine::install_fast_hooks() {
+    // Hooks wake the PE on the other side of a FIFO. Pops from FIFOs the input networks
+    // fill only clear the network's retry time: networks with work are ticked every
+    // evaluated cycle.
+    ifmap_bus_.track_pops(true);
+    filter_bus_.track_pops(true);
+    psum_bus_.track_pops(true);
+    for (int64_t i : active_) {
+        Pe& pe = *pes_[static_cast<size_t>(i)];
+        const FifoHook me{&ArrayEngine::wake_hook, this, i};
+        pe.ifmap_in().set_hooks(me, FifoHook{&ArrayEngine::bus_pop_hook, this, 0});
+        pe.filter_in().set_hooks(me, FifoHook{&ArrayEngine::bus_pop_hook, this, 1});
+        const int64_t below = psum_producer_[static_cast<size_t>(i)];
+        pe.psum_in().set_hooks(me, below >= 0 ? FifoHook{&ArrayEngine::wake_hook, this, below}
+                                              : FifoHook{&ArrayEngine::bus_pop_hook, this, 2});
     }
+    for (size_t c = 0; c < chains_.size(); ++c)
+        pes_[static_cast<size_t>(chains_[c].top)]->psum_out().set_hooks(
+            FifoHook{&ArrayEngine::out_push_hook, this, static_cast<int64_t>(c)},
+            FifoHook{&ArrayEngine::wake_hook, this, chains_[c].top});
 }
 
 void ArrayEngine::wake_hook(void* engine, int64_t pe, int64_t cycle) {

@@ -49,6 +49,10 @@ class ArrayEngine {
     /// reads it, psum-out writes it. The pointers must outlive the engine's passes.
     ArrayEngine(const core::LayerShape& shape, const Mapping& mapping, const core::ArchConfig& arch,
                 const int16_t* ifmap, const int16_t* weight, int64_t* ofmap, bool fast);
+    /// Hands the PEs to the next engine of this thread.
+    ~ArrayEngine();
+    ArrayEngine(const ArrayEngine&) = delete;
+    ArrayEngine& operator=(const ArrayEngine&) = delete;
 
     /// Configures the array for a pass; cycle 0 is the first tick after this.
     void begin_pass(const PassTile& tile);
@@ -121,6 +125,22 @@ class ArrayEngine {
         int64_t in_row = 0;             ///< ifmap row [H]
     };
 
+    /// Per-PE network IDs and FIFOs of the pass (-1 / null: not on that network).
+    struct PassIds {
+        std::vector<int64_t> f_row, f_col, i_row, i_col, p_row, p_col;
+        std::vector<RegFifo<int16_t>*> f_fifo, i_fifo;
+        std::vector<RegFifo<int64_t>*> p_fifo;
+        void reset(int64_t npes);
+    };
+    // The steps of begin_pass(), in order.
+    void reset_pass_state();
+    void place_pes(const PassTile& tile, const SetGeometry& geo);
+    void configure_filter_bus(const PassTile& tile);
+    void configure_ifmap_bus(const PassTile& tile);
+    void configure_psum_in_bus(const PassTile& tile);
+    void configure_out_bus(const PassTile& tile);
+    void install_fast_hooks();
+
     core::LayerShape shape_;
     Mapping mapping_;
     core::ArchConfig arch_;
@@ -137,6 +157,7 @@ class ArrayEngine {
     std::vector<uint8_t> pe_done_flag_;
 
     PassTile tile_;
+    PassIds ids_;
     std::vector<GroupInfo> ifmap_groups_, filter_groups_, psum_groups_;
     std::vector<IfmapGroupData> ifmap_data_;
     std::vector<FilterGroupData> filter_data_;

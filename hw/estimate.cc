@@ -1,6 +1,7 @@
 #include "hw/estimate.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <set>
@@ -80,6 +81,66 @@ class LayerModel {
             }
             st.Gd = static_cast<int64_t>(groups.size());
         }
+        // Classes of equal tables: passes whose tables and sizes agree have equal estimates.
+        row_class_.resize(rows_.size());
+        for (int64_t eb = 0; eb < tl_.row_blocks; ++eb)
+            for (int64_t rb = 0; rb < tl_.frow_blocks; ++rb) {
+                const size_t i = static_cast<size_t>(eb * tl_.frow_blocks + rb);
+                const std::array<int64_t, 4> key = {
+                    rows_[i].V, rows_[i].Hd, std::min(m.e, s.P - eb * m.e),
+                    std::min(m.filter_rows, s.R - rb * m.filter_rows)};
+                row_class_[i] = class_of(row_keys_, key);
+            }
+        stack_class_.resize(stacks_.size());
+        for (size_t fb = 0; fb < stacks_.size(); ++fb) {
+            const Stacks& st = stacks_[fb];
+            std::vector<int64_t> key = {st.t, st.P_sum, st.p_max, st.Gd};
+            for (const auto& [p, count] : st.p_count) {
+                key.push_back(p);
+                key.push_back(count);
+            }
+            stack_class_[fb] = class_of(stack_keys_, key);
+        }
+    }
+
+    /// The sum of pass() over plan_passes(), in plan order; a pass whose tile has the same
+    /// tables and sizes as an earlier one reuses its estimate (the same value, added in the
+    /// same order, so the sum is bit for bit the one of calling pass() on every tile).
+    ArrayEstimate layer() const {
+        ArrayEstimate total;
+        std::map<std::array<int64_t, 6>, ArrayEstimate> memo;
+        PassTile p;
+        for (p.image_block = 0; p.image_block < tl_.image_blocks; ++p.image_block) {
+            p.image_count = std::min(m_.n, s_.N - p.image_block * m_.n);
+            for (p.row_block = 0; p.row_block < tl_.row_blocks; ++p.row_block) {
+                p.orow_count = std::min(m_.e, s_.P - p.row_block * m_.e);
+                for (p.filter_block = 0; p.filter_block < tl_.filter_blocks; ++p.filter_block)
+                    for (p.frow_block = 0; p.frow_block < tl_.frow_blocks; ++p.frow_block) {
+                        p.frow_count =
+                            std::min(m_.filter_rows, s_.R - p.frow_block * m_.filter_rows);
+                        for (p.fcol_block = 0; p.fcol_block < tl_.fcol_blocks; ++p.fcol_block)
+                            for (p.channel_block = 0; p.channel_block < tl_.channel_blocks;
+                                 ++p.channel_block) {
+                                p.chan_count = std::min(
+                                    m_.q * m_.r, tl_.c_per_group - p.channel_block * m_.q * m_.r);
+                                p.accumulate_in =
+                                    p.frow_block > 0 || p.fcol_block > 0 || p.channel_block > 0;
+                                const std::array<int64_t, 6> key = {
+                                    p.fcol_block,
+                                    row_class_[static_cast<size_t>(p.row_block * tl_.frow_blocks +
+                                                                   p.frow_block)],
+                                    stack_class_[static_cast<size_t>(p.filter_block)],
+                                    p.image_count,
+                                    p.chan_count,
+                                    p.accumulate_in ? 1 : 0};
+                                auto it = memo.find(key);
+                                if (it == memo.end()) it = memo.emplace(key, pass(p)).first;
+                                total += it->second;
+                            }
+                    }
+            }
+        }
+        return total;
     }
 
     ArrayEstimate pass(const PassTile& tile) const {
@@ -246,6 +307,14 @@ class LayerModel {
     std::vector<Cols> cols_;
     std::vector<Rows> rows_;
     std::vector<Stacks> stacks_;
+    std::vector<int64_t> row_class_, stack_class_;  ///< per rows_ / stacks_ entry
+    std::map<std::array<int64_t, 4>, int64_t> row_keys_;
+    std::map<std::vector<int64_t>, int64_t> stack_keys_;
+
+    template <typename Key>
+    static int64_t class_of(std::map<Key, int64_t>& keys, const Key& key) {
+        return keys.emplace(key, static_cast<int64_t>(keys.size())).first->second;
+    }
 };
 
 void require_valid(const core::LayerShape& s, const Mapping& m, const core::ArchConfig& a) {
@@ -281,10 +350,7 @@ ArrayEstimate estimate_pass(const core::LayerShape& shape, const Mapping& mappin
 ArrayEstimate estimate_layer(const core::LayerShape& shape, const Mapping& mapping,
                              const core::ArchConfig& arch, double density) {
     require_valid(shape, mapping, arch);
-    const LayerModel model(shape, mapping, arch, density);
-    ArrayEstimate total;
-    for (const PassTile& tile : plan_passes(shape, mapping)) total += model.pass(tile);
-    return total;
+    return LayerModel(shape, mapping, arch, density).layer();
 }
 
 Mapping default_mapping(const core::LayerShape& shape, const core::ArchConfig& arch) {
@@ -339,9 +405,7 @@ Mapping default_mapping(const core::LayerShape& shape, const core::ArchConfig& a
                     m.n = std::clamp<int64_t>(glb_bytes / std::max<int64_t>(1, per_image), 1,
                                               shape.N);
                     if (check_mapping(shape, m, arch)) continue;
-                    const LayerModel model(shape, m, arch, 1.0);
-                    ArrayEstimate est;
-                    for (const PassTile& tile : plan_passes(shape, m)) est += model.pass(tile);
+                    const ArrayEstimate est = LayerModel(shape, m, arch, 1.0).layer();
                     const double energy = energy_proxy(est, arch);
                     if (!have || est.cycles < 0.99 * best_cycles ||
                         (est.cycles <= 1.01 * best_cycles && energy < best_energy)) {

@@ -34,8 +34,11 @@ class RegFifo {
     void reset(int64_t depth_words) {
         on_push_ = FifoHook{};
         on_pop_ = FifoHook{};
-        depth_ = depth_words < 1 ? 1 : depth_words;
-        buf_.assign(static_cast<size_t>(depth_), Entry{});
+        const int64_t depth = depth_words < 1 ? 1 : depth_words;
+        // A slot's entry is written before it is read, so a FIFO of the same depth keeps its
+        // storage as it is (restarting every PE's FIFOs each pass is then cheap).
+        if (depth != depth_ || buf_.empty()) buf_.assign(static_cast<size_t>(depth), Entry{});
+        depth_ = depth;
         head_ = 0;
         size_ = 0;
         pops_.assign(static_cast<size_t>(depth_), -1);

@@ -19,6 +19,53 @@ Pe::Pe(const core::PeParams& params, core::ZeroMode mode, bool fast)
       filter_spad_(static_cast<size_t>(params.filter_spad_words), 0),
       psum_spad_(static_cast<size_t>(params.psum_spad_words), 0) {}
 
+void Pe::reinit(const core::PeParams& params, core::ZeroMode mode, bool fast) {
+    params_ = params;
+    mode_ = mode;
+    fast_ = fast;
+    control_.clear();
+    control_dest_.clear();
+    cfg_ = PeConfig{};
+    psum_dest_ = nullptr;
+    running_ = false;
+    columns_ = 0;
+    ifmap_in_.reset(params.fifo_depth_words);
+    filter_in_.reset(params.fifo_depth_words);
+    psum_in_.reset(params.psum_fifo_depth_words);
+    psum_out_.reset(params.psum_fifo_depth_words);
+    ifmap_spad_.assign(static_cast<size_t>(params.ifmap_spad_words), 0);
+    ifmap_zero_.assign(static_cast<size_t>(params.ifmap_spad_words), 1);
+    filter_spad_.assign(static_cast<size_t>(params.filter_spad_words), 0);
+    psum_spad_.assign(static_cast<size_t>(params.psum_spad_words), 0);
+    f_total_ = f_loaded_ = f_next_ = 0;
+    f_done_ = kNone;
+    ld_k_ = ld_i_ = ld_n_ = ld_next_ = ld_first_ = ld_count_ = ld_col_ = ld_c_ = ld_slot_ = 0;
+    loaded_at_.clear();
+    loaded_tag_.clear();
+    fin_.clear();
+    fin_col_.clear();
+    cp_k_ = 0;
+    cp_end_ = last_issue_ = -1;
+    cp_started_ = false;
+    cp_start_ = 0;
+    cp_first_ = cp_last_ = -1;
+    while (!ready_.empty()) {
+        spare_per_f_.push_back(std::move(ready_.front().per_f));
+        ready_.pop_front();
+    }
+    order_.clear();
+    sched_.clear();
+    ad_k_ = ad_f_ = ad_next_ = 0;
+    add_at_.clear();
+    ac_k_ = ac_f_ = ac_next_ = 0;
+    acc_at_.clear();
+    last_active_ = -1;
+    tick_t_ = -1;
+    acted_now_ = false;
+    skipped_now_ = false;
+    stats_ = ArrayStats{};
+}
+
 void Pe::configure(const PeConfig& cfg, RegFifo<int64_t>* psum_dest) {
     if (cfg.p < 1 || cfg.q < 1 || cfg.s < 1 || cfg.p > params_.psum_spad_words ||
         cfg.q * cfg.s > params_.ifmap_spad_words ||
@@ -123,6 +170,7 @@ void Pe::begin_load_window(int64_t k) {
         ld_n_ = real_words(ld_k_);
         if (ld_n_ == 0) continue;  // all padding: nothing crosses the NoC
         ld_col_ = std::max<int64_t>(window_of(ld_k_).first, 0);
+        ld_slot_ = slot(ld_col_);
         ld_c_ = 0;
         return;
     }
@@ -143,7 +191,7 @@ bool Pe::filter_unit(int64_t limit) {
 
 bool Pe::load_unit(int64_t limit) {
     if (ld_k_ >= columns_) return false;
-    const int64_t e = ld_c_ * cfg_.s + slot(ld_col_);
+    const int64_t e = ld_c_ * cfg_.s + ld_slot_;
     int64_t when = ld_next_;
     if (ld_k_ > 0) {
         // The word replaces an entry of window ld_k_ - 1: free once the compute has read it.
@@ -162,6 +210,7 @@ bool Pe::load_unit(int64_t limit) {
     if (++ld_c_ == cfg_.q) {
         ld_c_ = 0;
         ++ld_col_;  // a window's real columns are contiguous
+        ld_slot_ = ld_slot_ + 1 == cfg_.s ? 0 : ld_slot_ + 1;
     }
     if (++ld_i_ == ld_n_) {
         loaded_at_[static_cast<size_t>(ld_k_ & 1)] = when;
@@ -239,10 +288,15 @@ bool Pe::compute_unit(int64_t limit) {
 
     // Phase B: the slots. Psum f's first slot waits until psum f of column k - 1 left the
     // spad (its entry is reused); then the entries follow one slot per cycle.
-    for (int64_t f = 0; f < p; ++f)
-        if (!acc_known(k - 1, f)) return false;
+    // (Psums leave in f order, so psum p - 1 leaving means every psum has.)
+    if (!acc_known(k - 1, p - 1)) return false;
     const int64_t stages = params_.mac_pipeline_stages;
-    Ready rd{k, kNone, std::vector<int64_t>(static_cast<size_t>(p))};
+    Ready rd{k, kNone, {}};
+    if (!spare_per_f_.empty()) {
+        rd.per_f = std::move(spare_per_f_.back());
+        spare_per_f_.pop_back();
+    }
+    rd.per_f.assign(static_cast<size_t>(p), 0);
     int64_t tau = cp_start_, prev_fin = cp_start_ - 1;
     int64_t performed = 0, gated = 0, skipped = 0;
     int64_t* psum = psum_spad_.data();
@@ -354,6 +408,7 @@ bool Pe::acc_unit(int64_t limit) {
     ac_next_ = when + 1;
     if (++ac_f_ == cfg_.p) {
         ac_f_ = 0;
+        if (!ready_.front().per_f.empty()) spare_per_f_.push_back(std::move(ready_.front().per_f));
         ready_.pop_front();
         if (++ac_k_ == columns_) running_ = false;  // the pass's last psum has left
     }

@@ -91,6 +91,10 @@ class Pe {
     /// `fast`: perform every action whose conditions are recorded, at its own cycle.
     Pe(const core::PeParams& params, core::ZeroMode mode, bool fast);
 
+    /// Puts the PE back into the state of a PE just constructed with these arguments (the
+    /// engine reuses PEs across layers instead of allocating 168 of them per chunk).
+    void reinit(const core::PeParams& params, core::ZeroMode mode, bool fast);
+
     /// Queues a pass on the control FIFO and points the psum output at `psum_dest` (the
     /// psum-in FIFO of the PE above, or this PE's psum_out()). The PE starts it at its next
     /// tick once idle.
@@ -199,6 +203,7 @@ class Pe {
     int64_t ld_k_ = 0, ld_i_ = 0, ld_n_ = 0, ld_next_ = 0;
     int64_t ld_first_ = 0, ld_count_ = 0;  ///< the window's new columns
     int64_t ld_col_ = 0, ld_c_ = 0;        ///< next real word: ifmap column, channel
+    int64_t ld_slot_ = 0;                  ///< slot(ld_col_)
     std::vector<int64_t> loaded_at_;       ///< per window parity: cycle its last word arrived
     std::vector<int64_t> loaded_tag_;      ///< which window loaded_at_ belongs to
     std::vector<int64_t> fin_;             ///< per entry: last cycle the compute read it
@@ -214,7 +219,8 @@ class Pe {
         int64_t uniform = 0;         ///< every f (a column without an issued slot)
         std::vector<int64_t> per_f;  ///< per f, when non-empty
     };
-    std::deque<Ready> ready_;     ///< computed columns not yet accumulated
+    std::deque<Ready> ready_;                        ///< computed columns not yet accumulated
+    std::vector<std::vector<int64_t>> spare_per_f_;  ///< per_f vectors to reuse
     std::vector<int64_t> order_;  ///< the started column's spad entries in compute order
     std::deque<Issued> sched_;    ///< cycle mode: issued entries not yet past (VCD)
     // psum-add unit and accumulate unit

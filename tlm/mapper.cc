@@ -1,6 +1,7 @@
 #include "tlm/mapper.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -209,18 +210,6 @@ std::optional<std::string> check_layer_mapping(const core::LayerShape& s, const 
 }
 
 namespace {
-// The array cost of one chunk shape under one array mapping, memoised: a tiling search
-// visits the same chunk shapes many times.
-using ArrayCostCache = std::map<std::string, ArrayCost>;
-ArrayCost cached_array_cost(const core::LayerShape& sub, const hw::Mapping& m,
-                            const core::ArchConfig& a, double d, ArrayCostCache* cache) {
-    if (!cache) return array_cost(sub, m, a, d);
-    const std::string key = sub.to_spec() + "|" + hw::to_string(m);
-    auto it = cache->find(key);
-    if (it == cache->end()) it = cache->emplace(key, array_cost(sub, m, a, d)).first;
-    return it->second;
-}
-
 // Sum over the strips of one axis of the real input extent each reads.
 int64_t real_extent_sum(const core::LayerShape& s, const GlbTiling& t, bool rows) {
     int64_t sum = 0;
@@ -242,8 +231,47 @@ int64_t real_extent_sum(const core::LayerShape& s, const GlbTiling& t, bool rows
     return sum;
 }
 
+// What the tiling search of one layer computes once: footprints by strip size, the real
+// extent sums by strip size, and the array cost of each (chunk shape, array mapping) it
+// scores (a pure function of both, so the memo returns exactly what a call would).
+class SearchTables {
+  public:
+    SearchTables(const core::LayerShape& s, const core::ArchConfig& a)
+        : s_(s),
+          fp(s, a),
+          rows_sum_(static_cast<size_t>(s.P + 1), -1),
+          cols_sum_(static_cast<size_t>(s.Q + 1), -1) {}
+    int64_t rows_sum(const GlbTiling& t) {
+        int64_t& v = rows_sum_[static_cast<size_t>(t.rows)];
+        if (v < 0) v = real_extent_sum(s_, t, true);
+        return v;
+    }
+    int64_t cols_sum(const GlbTiling& t) {
+        int64_t& v = cols_sum_[static_cast<size_t>(strip_cols(s_, t))];
+        if (v < 0) v = real_extent_sum(s_, t, false);
+        return v;
+    }
+    /// `array_id` names the array mapping `m` within this search.
+    ArrayCost array_cost_of(const core::LayerShape& sub, const hw::Mapping& m, int64_t array_id,
+                            const core::ArchConfig& a, double d) {
+        const std::array<int64_t, 11> key = {sub.N, sub.G, sub.C,    sub.M,    sub.P,   sub.Q,
+                                             sub.H, sub.W, sub.Hpad, sub.Wpad, array_id};
+        auto it = cache_.find(key);
+        if (it == cache_.end()) it = cache_.emplace(key, array_cost(sub, m, a, d)).first;
+        return it->second;
+    }
+    FootprintTable fp;
+
+  private:
+    core::LayerShape s_;
+    std::vector<int64_t> rows_sum_, cols_sum_;
+    std::map<std::array<int64_t, 11>, ArrayCost> cache_;
+};
+
+// estimate(); `tables` (with the array mapping's id) memoises what repeats in a search.
 Estimate estimate_cached(const core::LayerShape& s, const LayerMapping& m,
-                         const core::ArchConfig& a, double density, ArrayCostCache* cache) {
+                         const core::ArchConfig& a, double density, SearchTables* tables,
+                         int64_t array_id) {
     const GlbTiling& t = m.glb;
     const int64_t nb = ceil_div(s.N, t.n), gb = ceil_div(s.G, t.g);
     const int64_t rb = ceil_div(s.P, t.rows), qb = ceil_div(s.Q, strip_cols(s, t));
@@ -254,14 +282,17 @@ Estimate estimate_cached(const core::LayerShape& s, const LayerMapping& m,
     if (2 * t.rows <= s.P) rep.p0 = t.rows, rep.p1 = 2 * t.rows;
     if (2 * strip_cols(s, t) <= s.Q) rep.q0 = strip_cols(s, t), rep.q1 = 2 * strip_cols(s, t);
     const core::LayerShape sub = chunk_layer_shape(s, rep);
-    const ArrayCost ac = cached_array_cost(sub, m.array, a, density, cache);
+    const ArrayCost ac = tables ? tables->array_cost_of(sub, m.array, array_id, a, density)
+                                : array_cost(sub, m.array, a, density);
     const double scale = static_cast<double>(s.macs()) / static_cast<double>(sub.macs());
-    const Footprint f = footprint(s, t, a);
+    const Footprint f = tables ? tables->fp.footprint(t) : footprint(s, t, a);
     // DRAM, in the controller's loop order (tlm/simulate.cc). Ifmap: every chunk's real
     // rows x columns, reloaded per filter block unless one chunk holds every channel.
-    const double ifmap_words =
-        static_cast<double>(s.N * s.C) * static_cast<double>(real_extent_sum(s, t, true)) *
-        static_cast<double>(real_extent_sum(s, t, false)) * static_cast<double>(cb == 1 ? 1 : mb);
+    const int64_t rows_sum = tables ? tables->rows_sum(t) : real_extent_sum(s, t, true);
+    const int64_t cols_sum = tables ? tables->cols_sum(t) : real_extent_sum(s, t, false);
+    const double ifmap_words = static_cast<double>(s.N * s.C) * static_cast<double>(rows_sum) *
+                               static_cast<double>(cols_sum) *
+                               static_cast<double>(cb == 1 ? 1 : mb);
     // Filters: a chunk whose filter block (groups, filters, channels) is the previous
     // chunk's finds it in the GLB. With one (m, c) block per group that holds across strips
     // (and across images too when one chunk holds every group); else every chunk loads.
@@ -302,7 +333,7 @@ Estimate estimate_cached(const core::LayerShape& s, const LayerMapping& m,
 
 Estimate estimate(const core::LayerShape& s, const LayerMapping& m, const core::ArchConfig& a,
                   double density) {
-    return estimate_cached(s, m, a, density, nullptr);
+    return estimate_cached(s, m, a, density, nullptr, -1);
 }
 
 namespace {
@@ -363,7 +394,7 @@ MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, 
     bool found = false;
     double best_score = 0;
     size_t fitted = 0;
-    ArrayCostCache cache;
+    SearchTables tables(s, a);
     // Why nothing fits: the smallest chunk (ifmap+psum words, filter words) any candidate
     // needs, against the two GLB parts.
     int64_t least_ifmap_psum = -1, least_filter = -1;
@@ -394,12 +425,13 @@ MapperResult find_mapping(const core::LayerShape& s, const core::ArchConfig& a, 
                             for (int64_t rows : ladder(s.P, e)) {
                                 ++considered;
                                 LayerMapping lm{{n, g, m, c, rows, cols}, am};
-                                if (check_tiling(s, lm.glb, a)) break;  // larger rows: too
+                                if (!tables.fp.fits(lm.glb)) break;  // larger rows: too
                                 const core::LayerShape sub = chunk_shape(s, lm.glb);
                                 if (hw::check_mapping(sub, am, a)) continue;
                                 ++best.valid;
                                 fits = true;
-                                const Estimate est = estimate_cached(s, lm, a, density, &cache);
+                                const Estimate est = estimate_cached(s, lm, a, density, &tables,
+                                                                     static_cast<int64_t>(i));
                                 const double sc = score(est, obj);
                                 if (!found || sc < best_score) {
                                     found = true;

@@ -44,18 +44,68 @@ int64_t glb_filter_words(const core::ArchConfig& a) {
     return a.glb.filter_bytes / (a.word_bits / 8);
 }
 
-Footprint footprint(const core::LayerShape& s, const GlbTiling& t, const core::ArchConfig& a) {
+namespace {
+
+// The footprint of a tiling whose strips read at most rows_in x cols_in real input words.
+Footprint footprint_of(const core::LayerShape& s, const GlbTiling& t, int64_t rows_in,
+                       int64_t cols_in, int64_t cap, int64_t filter_cap) {
     Footprint f;
     const int64_t cols = strip_cols(s, t);
-    const int64_t rows_in = max_real_extent(s.P, t.rows, s.Hstride, s.Hpad, s.R, s.H);
-    const int64_t cols_in = max_real_extent(s.Q, cols, s.Wstride, s.Wpad, s.S, s.W);
     f.ifmap_words = t.n * t.g * t.c * rows_in * cols_in;
     f.psum_words = t.n * t.g * t.m * t.rows * cols;
     f.filter_words = t.g * t.m * t.c * s.R * s.S;
-    f.filters_resident = f.filter_words <= glb_filter_words(a);
-    f.double_buffered = 2 * f.ifmap_words + f.psum_words <= glb_ifmap_psum_words(a) &&
-                        (!f.filters_resident || 2 * f.filter_words <= glb_filter_words(a));
+    f.filters_resident = f.filter_words <= filter_cap;
+    f.double_buffered = 2 * f.ifmap_words + f.psum_words <= cap &&
+                        (!f.filters_resident || 2 * f.filter_words <= filter_cap);
     return f;
+}
+
+// check_tiling's range checks.
+std::optional<std::string> tiling_range(const core::LayerShape& s, const GlbTiling& t) {
+    if (t.n < 1 || t.n > s.N) return "n must be in [1, N]";
+    if (t.g < 1 || t.g > s.G) return "g must be in [1, G]";
+    if (t.m < 1 || t.m > s.m_per_group()) return "m must be in [1, M/G]";
+    if (t.c < 1 || t.c > s.c_per_group()) return "c must be in [1, C/G]";
+    if (t.rows < 1 || t.rows > s.P) return "rows must be in [1, P]";
+    if (t.cols < 0 || t.cols > s.Q) return "cols must be in [1, Q] (or 0: every column)";
+    return std::nullopt;
+}
+
+}  // namespace
+
+Footprint footprint(const core::LayerShape& s, const GlbTiling& t, const core::ArchConfig& a) {
+    const int64_t rows_in = max_real_extent(s.P, t.rows, s.Hstride, s.Hpad, s.R, s.H);
+    const int64_t cols_in = max_real_extent(s.Q, strip_cols(s, t), s.Wstride, s.Wpad, s.S, s.W);
+    return footprint_of(s, t, rows_in, cols_in, glb_ifmap_psum_words(a), glb_filter_words(a));
+}
+
+FootprintTable::FootprintTable(const core::LayerShape& s, const core::ArchConfig& a)
+    : s_(s),
+      cap_(glb_ifmap_psum_words(a)),
+      filter_cap_(glb_filter_words(a)),
+      rows_in_(static_cast<size_t>(std::max<int64_t>(s.P, 0) + 1), -1),
+      cols_in_(static_cast<size_t>(std::max<int64_t>(s.Q, 0) + 1), -1) {}
+
+int64_t FootprintTable::rows_in(int64_t rows) {
+    int64_t& v = rows_in_[static_cast<size_t>(rows)];
+    if (v < 0) v = max_real_extent(s_.P, rows, s_.Hstride, s_.Hpad, s_.R, s_.H);
+    return v;
+}
+
+int64_t FootprintTable::cols_in(int64_t cols) {
+    int64_t& v = cols_in_[static_cast<size_t>(cols)];
+    if (v < 0) v = max_real_extent(s_.Q, cols, s_.Wstride, s_.Wpad, s_.S, s_.W);
+    return v;
+}
+
+Footprint FootprintTable::footprint(const GlbTiling& t) {
+    return footprint_of(s_, t, rows_in(t.rows), cols_in(strip_cols(s_, t)), cap_, filter_cap_);
+}
+
+bool FootprintTable::fits(const GlbTiling& t) {
+    if (tiling_range(s_, t)) return false;
+    const Footprint f = footprint(t);
+    return f.ifmap_words + f.psum_words <= cap_;
 }
 
 int64_t pass_filter_words(const core::LayerShape& s, int64_t p, int64_t t, int64_t q, int64_t r,
@@ -66,12 +116,7 @@ int64_t pass_filter_words(const core::LayerShape& s, int64_t p, int64_t t, int64
 
 std::optional<std::string> check_tiling(const core::LayerShape& s, const GlbTiling& t,
                                         const core::ArchConfig& a) {
-    if (t.n < 1 || t.n > s.N) return "n must be in [1, N]";
-    if (t.g < 1 || t.g > s.G) return "g must be in [1, G]";
-    if (t.m < 1 || t.m > s.m_per_group()) return "m must be in [1, M/G]";
-    if (t.c < 1 || t.c > s.c_per_group()) return "c must be in [1, C/G]";
-    if (t.rows < 1 || t.rows > s.P) return "rows must be in [1, P]";
-    if (t.cols < 0 || t.cols > s.Q) return "cols must be in [1, Q] (or 0: every column)";
+    if (auto why = tiling_range(s, t)) return why;
     const Footprint f = footprint(s, t, a);
     const int64_t cap = glb_ifmap_psum_words(a);
     if (f.ifmap_words + f.psum_words > cap)

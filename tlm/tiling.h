@@ -48,6 +48,24 @@ struct Footprint {
     bool double_buffered = false;  ///< two ifmap chunks (and two resident filter chunks) fit
 };
 Footprint footprint(const core::LayerShape& s, const GlbTiling& t, const core::ArchConfig& a);
+
+/// footprint() and check_tiling() for many tilings of one layer (the mapper's search): the
+/// real input extent of each strip size is computed once. Results equal the free functions'.
+class FootprintTable {
+  public:
+    FootprintTable(const core::LayerShape& s, const core::ArchConfig& a);
+    Footprint footprint(const GlbTiling& t);
+    /// check_tiling(s, t, a) == nullopt, without building the reason.
+    bool fits(const GlbTiling& t);
+    /// The most real input rows (columns) a strip of `rows` output rows (`cols` columns) reads.
+    int64_t rows_in(int64_t rows);
+    int64_t cols_in(int64_t cols);
+
+  private:
+    core::LayerShape s_;
+    int64_t cap_ = 0, filter_cap_ = 0;
+    std::vector<int64_t> rows_in_, cols_in_;  ///< by strip size; -1: not computed yet
+};
 /// GLB capacities in words: the ifmap/psum banks and the filter part.
 int64_t glb_ifmap_psum_words(const core::ArchConfig& a);
 int64_t glb_filter_words(const core::ArchConfig& a);
