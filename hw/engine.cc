@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <tuple>
 
 #include "core/error.h"
@@ -62,17 +63,19 @@ int64_t WakeCalendar::next_after_now() const {
 }
 
 namespace {
-// PEs of finished engines, reused by the next engine of this thread: simulate builds an
+// PEs of finished engines, reused by the next engine (of any thread): simulate builds an
 // engine per chunk, and allocating 168 PEs (spads, FIFOs) cost more than many small passes
 // take to simulate. Pe::reinit makes a reused PE equal to a new one.
 constexpr size_t kPePoolMax = 4096;
+std::mutex pe_pool_mutex;
 std::vector<std::unique_ptr<Pe>>& pe_pool() {
-    thread_local std::vector<std::unique_ptr<Pe>> pool;
+    static std::vector<std::unique_ptr<Pe>> pool;
     return pool;
 }
 }  // namespace
 
 ArrayEngine::~ArrayEngine() {
+    const std::lock_guard<std::mutex> lock(pe_pool_mutex);
     std::vector<std::unique_ptr<Pe>>& pool = pe_pool();
     for (auto& pe : pes_)
         if (pool.size() < kPePoolMax) pool.push_back(std::move(pe));
@@ -90,16 +93,17 @@ ArrayEngine::ArrayEngine(const core::LayerShape& shape, const Mapping& mapping,
       fast_(fast) {
     const int64_t n = arch.array.rows * arch.array.cols;
     pes_.reserve(static_cast<size_t>(n));
-    std::vector<std::unique_ptr<Pe>>& pool = pe_pool();
-    for (int64_t i = 0; i < n; ++i) {
-        if (pool.empty()) {
-            pes_.push_back(std::make_unique<Pe>(arch.pe, arch.zero_mode, fast));
-            continue;
+    {
+        const std::lock_guard<std::mutex> lock(pe_pool_mutex);
+        std::vector<std::unique_ptr<Pe>>& pool = pe_pool();
+        while (static_cast<int64_t>(pes_.size()) < n && !pool.empty()) {
+            pes_.push_back(std::move(pool.back()));
+            pool.pop_back();
         }
-        pes_.push_back(std::move(pool.back()));
-        pool.pop_back();
-        pes_.back()->reinit(arch.pe, arch.zero_mode, fast);
     }
+    for (auto& pe : pes_) pe->reinit(arch.pe, arch.zero_mode, fast);
+    while (static_cast<int64_t>(pes_.size()) < n)
+        pes_.push_back(std::make_unique<Pe>(arch.pe, arch.zero_mode, fast));
     active_flag_.assign(static_cast<size_t>(n), 0);
     pe_done_flag_.assign(static_cast<size_t>(n), 0);
     due_at_.assign(static_cast<size_t>(n), -1);

@@ -39,12 +39,13 @@ void Pe::reinit(const core::PeParams& params, core::ZeroMode mode, bool fast) {
     psum_spad_.assign(static_cast<size_t>(params.psum_spad_words), 0);
     f_total_ = f_loaded_ = f_next_ = 0;
     f_done_ = kNone;
-    ld_k_ = ld_i_ = ld_n_ = ld_next_ = ld_first_ = ld_count_ = ld_col_ = ld_c_ = ld_slot_ = 0;
+    ld_k_ = ld_i_ = ld_n_ = ld_next_ = ld_first_ = ld_count_ = ld_col_ = ld_c_ = ld_slot_ = ld_x_ =
+        0;
     loaded_at_.clear();
     loaded_tag_.clear();
     fin_.clear();
     fin_col_.clear();
-    cp_k_ = 0;
+    cp_k_ = cp_x_ = cp_words_ = 0;
     cp_end_ = last_issue_ = -1;
     cp_started_ = false;
     cp_start_ = 0;
@@ -135,9 +136,11 @@ void Pe::start_pass() {
     loaded_at_.assign(2, kNone);
     loaded_tag_.assign(2, -1);
     ld_next_ = 0;
-    begin_load_window(0);
+    ld_k_ = ld_x_ = 0;
+    begin_load_window();
 
-    cp_k_ = 0;
+    cp_k_ = cp_x_ = 0;
+    cp_words_ = columns_ > 0 ? real_words_at(0) : 0;
     cp_started_ = false;
     cp_end_ = -1;
     last_issue_ = -1;
@@ -151,25 +154,18 @@ void Pe::start_pass() {
     std::fill(psum_spad_.begin(), psum_spad_.begin() + cfg_.p, 0);
 }
 
-bool Pe::due(int64_t when, int64_t limit) const {
-    if (fast_) return true;
-    if (when > limit) return false;
-    if (when < limit)
-        core::model_bug("hw::Pe", "an action due in cycle " + std::to_string(when) +
-                                      " was found only in cycle " + std::to_string(limit));
-    return true;
+void Pe::late_action(int64_t when, int64_t limit) {
+    core::model_bug("hw::Pe", "an action due in cycle " + std::to_string(when) +
+                                  " was found only in cycle " + std::to_string(limit));
 }
 
-int64_t Pe::real_words(int64_t k) const {
-    return cfg_.row_valid ? real_columns(window_of(k), cfg_.in_width) * cfg_.q : 0;
-}
-
-void Pe::begin_load_window(int64_t k) {
+void Pe::begin_load_window() {
     ld_i_ = 0;
-    for (ld_k_ = k; ld_k_ < columns_; ++ld_k_) {
-        ld_n_ = real_words(ld_k_);
+    for (; ld_k_ < columns_; ++ld_k_, ld_x_ = ld_x_ + 1 == cfg_.out_cols ? 0 : ld_x_ + 1) {
+        ld_n_ = real_words_at(ld_x_);
         if (ld_n_ == 0) continue;  // all padding: nothing crosses the NoC
-        ld_col_ = std::max<int64_t>(window_of(ld_k_).first, 0);
+        ld_col_ =
+            std::max<int64_t>(window_step(ld_x_, cfg_.window_first, cfg_.stride, cfg_.s).first, 0);
         ld_slot_ = slot(ld_col_);
         ld_c_ = 0;
         return;
@@ -215,7 +211,9 @@ bool Pe::load_unit(int64_t limit) {
     if (++ld_i_ == ld_n_) {
         loaded_at_[static_cast<size_t>(ld_k_ & 1)] = when;
         loaded_tag_[static_cast<size_t>(ld_k_ & 1)] = ld_k_;
-        begin_load_window(ld_k_ + 1);
+        ++ld_k_;
+        ld_x_ = ld_x_ + 1 == cfg_.out_cols ? 0 : ld_x_ + 1;
+        begin_load_window();
     }
     return true;
 }
@@ -234,13 +232,13 @@ bool Pe::compute_unit(int64_t limit) {
         // cycle); zero entries before the first issued one are passed at once.
         if (f_done_ == kNone) return false;
         int64_t loaded = -1;
-        if (real_words(k) > 0) {
+        if (cp_words_ > 0) {
             if (loaded_tag_[static_cast<size_t>(k & 1)] != k) return false;
             loaded = loaded_at_[static_cast<size_t>(k & 1)];
         }
         const int64_t start = std::max({cp_end_ + 1, loaded + 1, f_done_ + 1});
         if (!due(start, limit)) return false;
-        const WindowStep w = window_of(k);
+        const WindowStep w = window_step(cp_x_, cfg_.window_first, cfg_.stride, s);
         for (int64_t col = w.first; col < w.first + w.count; ++col) {
             if (column_real(col)) continue;
             const int64_t sl = slot(col);
@@ -251,7 +249,7 @@ bool Pe::compute_unit(int64_t limit) {
         }
         cp_start_ = start;
         // The spad entries in compute order: channel, then window position.
-        const int64_t first_slot = slot(cfg_.window_first + (k % cfg_.out_cols) * cfg_.stride);
+        const int64_t first_slot = slot(cfg_.window_first + cp_x_ * cfg_.stride);
         order_.resize(static_cast<size_t>(entries));
         for (int64_t c = 0, i = 0; c < q; ++c)
             for (int64_t pos = 0, sl = first_slot; pos < s;
@@ -279,7 +277,7 @@ bool Pe::compute_unit(int64_t limit) {
             stats_.psum_spad_reads_skipped += entries * p;
             ready_.push_back({k, start, {}});
             cp_end_ = start - 1;
-            ++cp_k_;
+            next_compute_column();
             return true;
         }
         cp_started_ = true;
@@ -359,7 +357,7 @@ bool Pe::compute_unit(int64_t limit) {
     ready_.push_back(std::move(rd));
     cp_end_ = prev_fin;
     cp_started_ = false;
-    ++cp_k_;
+    next_compute_column();
     return true;
 }
 

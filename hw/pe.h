@@ -151,7 +151,12 @@ class Pe {
     bool add_unit(int64_t limit);
     bool acc_unit(int64_t limit);
     /// Cycle time of an action: fast mode any time, cycle mode exactly `limit` (or not yet).
-    bool due(int64_t when, int64_t limit) const;
+    bool due(int64_t when, int64_t limit) const {
+        if (fast_ || when == limit) return true;
+        if (when > limit) return false;
+        late_action(when, limit);
+    }
+    [[noreturn]] static void late_action(int64_t when, int64_t limit);
     void acted(int64_t when) {
         last_active_ = std::max(last_active_, when);
         if (when == tick_t_) acted_now_ = true;
@@ -164,14 +169,22 @@ class Pe {
     bool column_real(int64_t column) const {
         return cfg_.row_valid && column >= 0 && column < cfg_.in_width;
     }
-    /// The new ifmap columns of window k (ofmap column k % out_cols of image k / out_cols).
-    WindowStep window_of(int64_t k) const {
-        return window_step(k % cfg_.out_cols, cfg_.window_first, cfg_.stride, cfg_.s);
+    /// Real ifmap words of the window of ofmap column x of an image (0: all padding).
+    int64_t real_words_at(int64_t x) const {
+        return cfg_.row_valid ? real_columns(window_step(x, cfg_.window_first, cfg_.stride, cfg_.s),
+                                             cfg_.in_width) *
+                                    cfg_.q
+                              : 0;
     }
-    /// Real ifmap words of window k (0: the window is all padding).
-    int64_t real_words(int64_t k) const;
-    /// Starts the load cursor on window k (skips windows without a real word).
-    void begin_load_window(int64_t k);
+    /// Starts the load cursor on window ld_k_ (column ld_x_ of its image), skipping windows
+    /// without a real word.
+    void begin_load_window();
+    /// The compute unit moves on to the next column.
+    void next_compute_column() {
+        ++cp_k_;
+        if (++cp_x_ == cfg_.out_cols) cp_x_ = 0;
+        cp_words_ = cp_k_ < columns_ ? real_words_at(cp_x_) : 0;
+    }
     /// Whether psum f of column k has been accumulated (left the spad), and when.
     bool acc_known(int64_t k, int64_t f) const {
         return k < 0 || ac_k_ > k || (ac_k_ == k && ac_f_ > f);
@@ -204,6 +217,7 @@ class Pe {
     int64_t ld_first_ = 0, ld_count_ = 0;  ///< the window's new columns
     int64_t ld_col_ = 0, ld_c_ = 0;        ///< next real word: ifmap column, channel
     int64_t ld_slot_ = 0;                  ///< slot(ld_col_)
+    int64_t ld_x_ = 0;                     ///< ld_k_ % out_cols
     std::vector<int64_t> loaded_at_;       ///< per window parity: cycle its last word arrived
     std::vector<int64_t> loaded_tag_;      ///< which window loaded_at_ belongs to
     std::vector<int64_t> fin_;             ///< per entry: last cycle the compute read it
@@ -211,6 +225,7 @@ class Pe {
     // compute unit: next column cp_k_ (started: phase A done, see compute_unit); the last
     // computed column issued its last slot in cycle cp_end_
     int64_t cp_k_ = 0, cp_end_ = -1, last_issue_ = -1;
+    int64_t cp_x_ = 0, cp_words_ = 0;  ///< cp_k_ % out_cols, real words of its window
     bool cp_started_ = false;
     int64_t cp_start_ = 0, cp_first_ = -1, cp_last_ = -1;  ///< start cycle, issued entries
     /// When the psums of a computed column may leave the spad (last slot + pipeline).

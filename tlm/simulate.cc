@@ -1,10 +1,13 @@
 #include "tlm/simulate.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <thread>
 
 #include "core/error.h"
 #include "core/rlc.h"
@@ -129,6 +132,41 @@ std::vector<std::vector<Span>> streamed_filter_spans(const core::LayerShape& s, 
     return out;
 }
 
+// One chunk's sub-layer, array mapping and array run.
+struct ChunkRun {
+    SubLayer sub;
+    hw::Mapping am;
+    hw::ArrayResult ar;
+};
+
+// Calls body(0) ... body(n - 1) on `threads` threads (this one included); rethrows the first
+// exception a call threw.
+template <typename F>
+void run_parallel(size_t n, size_t threads, F body) {
+    if (threads <= 1) {
+        for (size_t i = 0; i < n; ++i) body(i);
+        return;
+    }
+    std::atomic<size_t> next{0};
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    auto work = [&] {
+        for (size_t i = next++; i < n; i = next++) {
+            try {
+                body(i);
+            } catch (...) {
+                const std::lock_guard<std::mutex> lock(error_mutex);
+                if (!error) error = std::current_exception();
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& th : pool) th.join();
+    if (error) std::rethrow_exception(error);
+}
+
 }  // namespace
 
 int16_t quantise_activation(double x, int64_t frac_bits) {
@@ -225,11 +263,30 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     hw::RunOptions run_opts;
     run_opts.fidelity = opts.fidelity;
     run_opts.vcd_path = opts.vcd_path;
+    // The fast fidelity is plain C++ without the SystemC kernel, so the chunks of a block run
+    // on worker threads; their results are used in chunk order below, so every count and the
+    // output are those of running them one after another.
+    const bool parallel = opts.fidelity == hw::Fidelity::kFast && run_opts.vcd_path.empty();
+    const size_t workers =
+        parallel ? std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 16) : 1;
+    const size_t block = parallel ? workers * 8 : 1;  // one at a time: the VCD is chunk 0's
+    std::vector<ChunkRun> runs;
     for (size_t k = 0; k < chunks.size(); ++k) {
-        const SubLayer sub = extract_chunk(s, chunks[k], trace.ifmap.data(), trace.weight.data());
-        const hw::Mapping am = chunk_array_mapping(sub.shape, r.mapping.array, arch);
-        const hw::ArrayResult ar =
-            hw::run_layer(sub.shape, am, arch, sub.ifmap.data(), sub.weight.data(), run_opts);
+        if (k % block == 0) {
+            runs.assign(std::min(block, chunks.size() - k), ChunkRun{});
+            auto run_one = [&](size_t i) {
+                ChunkRun& cr = runs[i];
+                cr.sub = extract_chunk(s, chunks[k + i], trace.ifmap.data(), trace.weight.data());
+                cr.am = chunk_array_mapping(cr.sub.shape, r.mapping.array, arch);
+                cr.ar = hw::run_layer(cr.sub.shape, cr.am, arch, cr.sub.ifmap.data(),
+                                      cr.sub.weight.data(), run_opts);
+            };
+            run_parallel(runs.size(), std::min(workers, runs.size()), run_one);
+        }
+        ChunkRun& cr = runs[k % block];
+        const SubLayer& sub = cr.sub;
+        const hw::Mapping& am = cr.am;
+        const hw::ArrayResult& ar = cr.ar;
         accumulate_chunk(s, chunks[k], ar.ofmap, r.ofmap);
         add_array_counts(ar.stats, r.accesses);
         chunk_cycles[k] = array_cycles(ar);
