@@ -5,8 +5,11 @@
 #include <filesystem>
 #include <memory>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "apps/actsparse/commands.h"
+#include "apps/actsparse/inputs.h"
 #include "calibration/engine/cache.h"
 #include "calibration/engine/calibrate.h"
 #include "calibration/engine/progress.h"
@@ -20,8 +23,9 @@ namespace actsparse::app {
 namespace {
 
 struct CalibrateOpts {
-    std::string net;
+    NetArgs net;
     std::string arch = "eyeriss-v1";
+    std::string energy_table;
     std::string zero_mode;
     std::string densities;
     int seeds = calibration::SweepConfig().seeds;
@@ -31,7 +35,6 @@ struct CalibrateOpts {
     int64_t validate_seed = static_cast<int64_t>(calibration::SweepConfig().validate_seed);
     std::string validate_traces;
     int64_t batch = 1;
-    double width = 1.0;
     int jobs = 0;
     std::string fidelity = "fast";
     std::string objective = "energy";
@@ -43,7 +46,29 @@ struct CalibrateOpts {
     std::string figure_format = "png";
     std::string gnuplot = "gnuplot";
     bool quiet = false;
+    std::string shard;   ///< "I/N": simulate only this share of the sweep into the cache
+    bool merge = false;  ///< fit from the cache alone
 };
+
+/// "I/N" with 0 <= I < N.
+std::pair<int, int> parse_shard(const std::string& text) {
+    const size_t slash = text.find('/');
+    int i = -1, n = 0;
+    try {
+        size_t a = 0, b = 0;
+        if (slash != std::string::npos) {
+            i = std::stoi(text.substr(0, slash), &a);
+            n = std::stoi(text.substr(slash + 1), &b);
+        }
+        if (slash == std::string::npos || a != slash || b != text.size() - slash - 1) i = -1;
+    } catch (const std::exception&) {
+        i = -1;
+    }
+    if (i < 0 || n < 1 || i >= n)
+        throw core::InputError("--shard",
+                               "expected I/N with 0 <= I < N (e.g. 0/4), got '" + text + "'");
+    return {i, n};
+}
 
 std::vector<std::string> split(const std::string& text) {
     std::vector<std::string> out;
@@ -92,7 +117,7 @@ void check_parent_exists(const std::string& path, const std::string& flag) {
 void run(const CalibrateOpts& o) {
     using namespace calibration;
     calibration::TlmSimulatorOptions so;
-    so.arch = core::load_arch(o.arch);
+    so.arch = load_arch_with_energy(o.arch, o.energy_table);
     if (!o.zero_mode.empty()) so.arch.zero_mode = core::parse_zero_mode(o.zero_mode, "--zero-mode");
     if (so.arch.zero_mode == core::ZeroMode::kNone)
         throw core::InputError("--zero-mode",
@@ -101,18 +126,16 @@ void run(const CalibrateOpts& o) {
     so.objective = tlm::parse_objective(o.objective, "--objective");
     if (o.jobs < 0) throw core::InputError("--jobs", "must be >= 0 (0: one per core)");
 
-    if (!(o.width > 0) || !std::isfinite(o.width))
+    if (!(o.net.width > 0) || !std::isfinite(o.net.width))
         throw core::InputError("--width", "must be a finite number > 0");
-    core::NetOptions net_opts;
-    net_opts.width_mult = o.width;
-    const core::Network net = core::builtin_network(o.net, net_opts);
+    const core::Network net = load_network(o.net);
     CalibrationInput in;
     in.network = net.name;
     in.layers = net.conv_layers(o.batch);
     in.first_input = net.input().name;
     in.producer = input_producers(net);
     in.batch = o.batch;
-    in.width_mult = o.width;
+    in.width_mult = o.net.width;
     if (!o.densities.empty()) in.sweep.densities = parse_densities(o.densities, "--densities");
     in.sweep.seeds = o.seeds;
     if (!o.patterns.empty()) in.sweep.patterns = parse_patterns(o.patterns, "--patterns");
@@ -153,15 +176,38 @@ void run(const CalibrateOpts& o) {
     RunOptions ro;
     ro.jobs = o.jobs;
     ro.cache_dir = o.cache == "none" ? "" : o.cache.empty() ? default_cache_dir() : o.cache;
+    if (!o.shard.empty()) {
+        const auto [index, count] = parse_shard(o.shard);
+        ro.shard_index = index, ro.shard_count = count;
+        if (ro.cache_dir.empty())
+            throw core::InputError("--cache", "--shard needs a cache folder shared by the shards");
+    }
+    if (o.merge) {
+        if (ro.cache_dir.empty())
+            throw core::InputError("--cache", "--merge fits from the cache: give its folder");
+        ro.simulate = false;
+    }
     ro.context = tlm_context(so);
     ro.progress = o.quiet ? nullptr : stderr;
     ro.label = net.name + " " + in.zero_mode;
-    if (!o.quiet)
+    if (!o.quiet && !o.merge)  // --merge simulates nothing (and may stop at a missing point)
         std::fprintf(stderr,
                      "calibrating %s (%zu conv layers, zero mode %s, %zu points), cache %s\n",
                      net.name.c_str(), in.layers.size(), in.zero_mode.c_str(),
                      sweep_points(in).size(), ro.cache_dir.empty() ? "off" : ro.cache_dir.c_str());
 
+    if (!o.shard.empty()) {
+        const RunStats st = calibrate_shard(in, tlm_simulator(so), ro);
+        if (o.quiet) return;
+        std::printf(
+            "shard %d/%d of %s, zero mode %s: %zu points (%zu unique): %zu simulated here, %zu "
+            "cached, %zu left to other shards, in %s; cache %s\n",
+            ro.shard_index, ro.shard_count, net.name.c_str(), in.zero_mode.c_str(), st.points,
+            st.unique, st.simulated, st.cached, st.other_shards,
+            format_duration(st.wall_seconds).c_str(), ro.cache_dir.c_str());
+        std::printf("when every shard is done: the same command with --merge instead of --shard\n");
+        return;
+    }
     const CalibrationResult c = calibrate(in, tlm_simulator(so), ro);
     core::write_file_atomic(o.out, to_json(c).dump(1) + "\n");
     ReportOutcome figs;
@@ -218,10 +264,13 @@ void add_calibrate_command(CLI::App& app) {
     auto o = std::make_shared<CalibrateOpts>();
     auto* cmd = app.add_subcommand(
         "calibrate", "Fit the per-layer energy/cycle model of a network to the simulator");
-    cmd->add_option("--net", o->net, "Built-in network (names: `actsparse layers --list`)")
-        ->required();
+    auto* net =
+        cmd->add_option("--net", o->net.net, "Built-in network (names: `actsparse layers --list`)");
+    add_net_source_options(cmd, o->net, net);
     cmd->add_option("--arch", o->arch, "eyeriss-v1, eyeriss-v2 or an architecture YAML file")
         ->capture_default_str();
+    cmd->add_option("--energy-table", o->energy_table,
+                    "An Accelergy ERT (ERT.yaml) for the arch's energy counters (docs/formats.md)");
     cmd->add_option("--zero-mode", o->zero_mode, "skip | gate (default: the arch's)");
     cmd->add_option("--densities", o->densities,
                     "Fit densities, comma-separated (default 0.05,0.1,0.2,0.3,0.4,0.5,0.6,0.8,1)");
@@ -242,7 +291,7 @@ void add_calibrate_command(CLI::App& app) {
     cmd->add_option("--batch", o->batch, "Batch size N of the simulated layers")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    cmd->add_option("--width", o->width, "Channel width multiplier of the network")
+    cmd->add_option("--width", o->net.width, "Channel width multiplier of the network")
         ->capture_default_str();
     cmd->add_option("--jobs", o->jobs, "Worker processes (0: one per core)")
         ->check(CLI::Range(0, 4096))
@@ -266,6 +315,13 @@ void add_calibrate_command(CLI::App& app) {
     cmd->add_option("--figure-format", o->figure_format, "png | svg")->capture_default_str();
     cmd->add_option("--gnuplot", o->gnuplot, "gnuplot executable")->capture_default_str();
     cmd->add_flag("--quiet", o->quiet, "No progress bar and no summary");
+    auto* shard = cmd->add_option("--shard", o->shard,
+                                  "I/N: simulate only shard I of N of the sweep's uncached points "
+                                  "into --cache (shared by the shards) and fit nothing");
+    cmd->add_flag("--merge", o->merge,
+                  "Fit from --cache alone once every shard is done (no simulation; a missing "
+                  "point is an error)")
+        ->excludes(shard);
     cmd->callback([o]() { run(*o); });
 }
 

@@ -463,6 +463,10 @@ CalibrationResult calibrate(const CalibrationInput& in, const Simulator& sim,
     return c;
 }
 
+RunStats calibrate_shard(const CalibrationInput& in, const Simulator& sim, const RunOptions& run) {
+    return simulate_shard(sweep_points(in), sim, run);
+}
+
 json to_json(const CalibrationResult& c) {
     const auto& in = c.input;
     json j;

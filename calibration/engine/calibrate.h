@@ -136,9 +136,14 @@ CalibrationResult fit_calibration(const CalibrationInput& in, const std::vector<
 /// this layer's input density).
 std::vector<int> input_producers(const core::Network& net);
 
-/// sweep_points + run_points + fit_calibration.
+/// sweep_points + run_points + fit_calibration. With run.simulate = false (`--merge`) every
+/// point must already be in the cache.
 CalibrationResult calibrate(const CalibrationInput& in, const Simulator& sim,
                             const RunOptions& run);
+
+/// sweep_points + simulate_shard: simulates shard run.shard_index of run.shard_count of the
+/// sweep's uncached points into run.cache_dir, fits nothing (`calibrate --shard I/N`).
+RunStats calibrate_shard(const CalibrationInput& in, const Simulator& sim, const RunOptions& run);
 
 /// The calib.json document.
 nlohmann::json to_json(const CalibrationResult& c);

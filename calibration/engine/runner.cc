@@ -141,10 +141,23 @@ std::string describe(const PointSpec& p) {
     return "layer " + p.layer_name + buf;
 }
 
-std::vector<PointResult> run_points(const std::vector<PointSpec>& specs, const Simulator& sim,
-                                    const RunOptions& opts, RunStats* stats_out) {
+int shard_of(const std::string& key, int count) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bit: the same on every machine
+    for (unsigned char ch : key) {
+        h ^= ch;
+        h *= 1099511628211ull;
+    }
+    return count > 1 ? static_cast<int>(h % static_cast<uint64_t>(count)) : 0;
+}
+
+namespace {
+
+/// Runs the points (every missing one, or with `partial` this shard's share) and returns the
+/// result of each spec (empty where a point was left to another shard).
+std::vector<std::optional<PointResult>> run_impl(const std::vector<PointSpec>& specs,
+                                                 const Simulator& sim, const RunOptions& opts,
+                                                 bool partial, RunStats& stats) {
     const auto t0 = std::chrono::steady_clock::now();
-    RunStats stats;
     stats.points = specs.size();
 
     // Identical points (same key) are simulated once.
@@ -172,9 +185,18 @@ std::vector<PointResult> run_points(const std::vector<PointSpec>& specs, const S
         unique_results[u] = cache.load(keys[u]);
         if (unique_results[u])
             ++stats.cached;
+        else if (partial && shard_of(keys[u], opts.shard_count) != opts.shard_index)
+            ++stats.other_shards;
         else
             todo.push_back(u);
     }
+    if (!opts.simulate && !todo.empty())
+        throw core::InputError(
+            "--merge", std::to_string(todo.size()) + " of " + std::to_string(keys.size()) +
+                           " points are not in the cache " +
+                           (opts.cache_dir.empty() ? std::string("(none given)") : opts.cache_dir) +
+                           ": run every shard (--shard I/N) with this cache first, or calibrate "
+                           "without --merge");
     // Largest first: the long layers start early and the short ones fill the gaps.
     std::stable_sort(todo.begin(), todo.end(), [&](size_t a, size_t b) {
         return cost(specs[first_spec[a]]) > cost(specs[first_spec[b]]);
@@ -302,13 +324,38 @@ std::vector<PointResult> run_points(const std::vector<PointSpec>& specs, const S
         progress.finish();
     }
 
-    std::vector<PointResult> out;
+    std::vector<std::optional<PointResult>> out;
     out.reserve(specs.size());
-    for (size_t i = 0; i < specs.size(); ++i) out.push_back(*unique_results[unique_of[i]]);
+    for (size_t i = 0; i < specs.size(); ++i) out.push_back(unique_results[unique_of[i]]);
     stats.wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return out;
+}
+
+}  // namespace
+
+std::vector<PointResult> run_points(const std::vector<PointSpec>& specs, const Simulator& sim,
+                                    const RunOptions& opts, RunStats* stats_out) {
+    RunStats stats;
+    const auto results = run_impl(specs, sim, opts, false, stats);
+    std::vector<PointResult> out;
+    out.reserve(results.size());
+    for (const auto& r : results) out.push_back(*r);
     if (stats_out) *stats_out = stats;
     return out;
+}
+
+RunStats simulate_shard(const std::vector<PointSpec>& specs, const Simulator& sim,
+                        const RunOptions& opts) {
+    if (opts.cache_dir.empty())
+        throw core::InputError("--cache", "a shard needs a cache folder shared by the shards");
+    if (opts.shard_count < 1 || opts.shard_index < 0 || opts.shard_index >= opts.shard_count)
+        throw core::InputError("--shard", "expected I/N with 0 <= I < N, got " +
+                                              std::to_string(opts.shard_index) + "/" +
+                                              std::to_string(opts.shard_count));
+    RunStats stats;
+    run_impl(specs, sim, opts, true, stats);
+    return stats;
 }
 
 }  // namespace actsparse::calibration
