@@ -72,6 +72,12 @@ std::vector<std::unique_ptr<Pe>>& pe_pool() {
     static std::vector<std::unique_ptr<Pe>> pool;
     return pool;
 }
+// Wake calendars likewise (their 1024 buckets keep their storage; run_pass_fast clears them).
+constexpr size_t kCalendarPoolMax = 64;
+std::vector<std::unique_ptr<WakeCalendar>>& calendar_pool() {
+    static std::vector<std::unique_ptr<WakeCalendar>> pool;
+    return pool;
+}
 }  // namespace
 
 ArrayEngine::~ArrayEngine() {
@@ -79,6 +85,8 @@ ArrayEngine::~ArrayEngine() {
     std::vector<std::unique_ptr<Pe>>& pool = pe_pool();
     for (auto& pe : pes_)
         if (pool.size() < kPePoolMax) pool.push_back(std::move(pe));
+    if (timers_ && calendar_pool().size() < kCalendarPoolMax)
+        calendar_pool().push_back(std::move(timers_));
 }
 
 ArrayEngine::ArrayEngine(const core::LayerShape& shape, const Mapping& mapping,
@@ -100,7 +108,12 @@ ArrayEngine::ArrayEngine(const core::LayerShape& shape, const Mapping& mapping,
             pes_.push_back(std::move(pool.back()));
             pool.pop_back();
         }
+        if (!calendar_pool().empty()) {
+            timers_ = std::move(calendar_pool().back());
+            calendar_pool().pop_back();
+        }
     }
+    if (!timers_) timers_ = std::make_unique<WakeCalendar>();
     for (auto& pe : pes_) pe->reinit(arch.pe, arch.zero_mode, fast);
     while (static_cast<int64_t>(pes_.size()) < n)
         pes_.push_back(std::make_unique<Pe>(arch.pe, arch.zero_mode, fast));
@@ -479,7 +492,7 @@ void ArrayEngine::wake(int64_t pe, int64_t at) {
             return;
         }
     }
-    timers_.push(at, pe);
+    timers_->push(at, pe);
 }
 
 void ArrayEngine::tick_noc(int64_t t) {
@@ -514,7 +527,7 @@ ArrayStats ArrayEngine::pass_stats() const {
 
 int64_t ArrayEngine::run_pass_fast() {
     constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
-    timers_.clear(0);
+    timers_->clear(0);
     due_.clear();
     next_.clear();
     eval_next_ = false;
@@ -533,7 +546,7 @@ int64_t ArrayEngine::run_pass_fast() {
         cur_t_ = t;
         eval_next_ = false;
         fired.clear();
-        timers_.pop_due(t, fired);
+        timers_->pop_due(t, fired);
         for (int64_t i : fired) {
             if (i >= 0 && wake_at_[static_cast<size_t>(i)] == t &&
                 due_at_[static_cast<size_t>(i)] != t) {
@@ -557,7 +570,7 @@ int64_t ArrayEngine::run_pass_fast() {
             continue;
         }
         // Nothing can move next cycle: jump to the next scheduled wake.
-        const int64_t next = timers_.next_after_now();
+        const int64_t next = timers_->next_after_now();
         if (next < 0)
             core::model_bug("hw::ArrayEngine",
                             "deadlock at pass cycle " + std::to_string(t) + ": " + describe(t));

@@ -192,9 +192,9 @@ class ArrayEngine {
     int64_t noc_wake_at_ = 0;       ///< earliest pending network-only evaluation
     int64_t out_pushed_ = 0;        ///< psums pushed into chain-top output FIFOs this pass
     std::vector<int64_t> due_, next_;
-    std::vector<int64_t> due_at_;  ///< cycle for which a PE is already scheduled
-    WakeCalendar timers_;
-    std::vector<int64_t> psum_producer_;  ///< PE feeding each PE's psum-in FIFO (-1: the GLB)
+    std::vector<int64_t> due_at_;           ///< cycle for which a PE is already scheduled
+    std::unique_ptr<WakeCalendar> timers_;  ///< from a pool (see the destructor)
+    std::vector<int64_t> psum_producer_;    ///< PE feeding each PE's psum-in FIFO (-1: the GLB)
 };
 
 }  // namespace actsparse::hw
