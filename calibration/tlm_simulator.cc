@@ -28,6 +28,7 @@ Simulator tlm_simulator(const TlmSimulatorOptions& opts) {
         so.mapping_density = opts.mapping_density;
         so.ifmap_compressed = p.ifmap_compressed;
         so.relu_out = opts.relu_out;
+        so.threads = 1;  // calibrate runs one worker process per core already
         const tlm::LayerResult r = tlm::simulate_layer(trace, so);
         if (!trace.ofmap_acc.empty() && r.ofmap != trace.ofmap_acc)
             throw std::runtime_error(

@@ -267,8 +267,11 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     // on worker threads; their results are used in chunk order below, so every count and the
     // output are those of running them one after another.
     const bool parallel = opts.fidelity == hw::Fidelity::kFast && run_opts.vcd_path.empty();
+    const size_t cores = std::max(1u, std::thread::hardware_concurrency());
     const size_t workers =
-        parallel ? std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 16) : 1;
+        !parallel
+            ? 1
+            : std::min<size_t>(opts.threads > 0 ? static_cast<size_t>(opts.threads) : cores, 16);
     const size_t block = parallel ? workers * 8 : 1;  // one at a time: the VCD is chunk 0's
     std::vector<ChunkRun> runs;
     for (size_t k = 0; k < chunks.size(); ++k) {

@@ -43,6 +43,10 @@ struct SimOptions {
     /// next layer keeps this layer's fixed-point format, as synthetic traces do).
     int64_t ofmap_frac_bits = -1;
     std::string vcd_path;  ///< PE activity of the array, if set
+    /// Threads that run a layer's GLB chunks in the fast fidelity (0: one per core, at most
+    /// 16). The counts do not depend on it. Callers that already run one simulation per core
+    /// (calibrate's workers) pass 1.
+    int threads = 0;
 };
 
 struct LayerResult {
