@@ -1,7 +1,6 @@
 #include "trainer/checkpoint.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -73,18 +72,17 @@ void save_checkpoint(const std::string& path, GraphNet& model, torch::optim::Opt
         std::lock_guard<std::mutex> lock(gen.mutex());
         archive.write("rng_cuda", gen.get_state());
     }
-    const std::string tmp = path + ".tmp";
-    try {
-        archive.save_to(tmp);
-    } catch (const c10::Error& e) {
-        std::remove(tmp.c_str());
-        throw core::InputError(
-            path, std::string("cannot write checkpoint: ") + e.what_without_backtrace());
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw core::InputError(path, "cannot rename the checkpoint into place");
-    }
+    // Serialised in memory, then written by the one durable writer (unique temporary name,
+    // fsync, rename, folder fsync): a kill at any moment leaves the previous checkpoint or
+    // this one, and a full disk is an IoError naming the path.
+    std::string bytes;
+    archive.save_to([&bytes](const void* data, size_t n) {
+        bytes.append(static_cast<const char*>(data), n);
+        return n;
+    });
+    core::write_file_atomic(path, bytes);
+    // Temporary files of earlier processes killed mid-write (each as large as a checkpoint).
+    core::remove_stale_temps(path);
 }
 
 namespace {

@@ -5,7 +5,8 @@
 ///   meta        uint8 tensor: UTF-8 JSON (schema actsparse.checkpoint/1: network, width,
 ///               num_classes, epoch, batch, step, the epoch's running sums, ...)
 ///   rng_cpu     the CPU generator's state; rng_cuda likewise when trained on CUDA
-/// written to a temporary file and renamed, so a reader or a crash never sees half of one.
+/// written by core::write_file_atomic (a uniquely named temporary file, fsync'd, renamed, the
+/// folder fsync'd), so a reader, a crash or a SIGKILL never sees half of one.
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
@@ -15,8 +16,9 @@
 
 namespace actsparse::trainer {
 
-/// Saves atomically. `optimizer` may be null. `cuda_device` >= 0 also saves that CUDA
-/// device's generator state.
+/// Saves atomically and durably (core::IoError when the disk is full or not writable), then
+/// removes temporary checkpoint files left by killed processes. `optimizer` may be null.
+/// `cuda_device` >= 0 also saves that CUDA device's generator state.
 void save_checkpoint(const std::string& path, GraphNet& model, torch::optim::Optimizer* optimizer,
                      const nlohmann::json& meta, int cuda_device = -1);
 

@@ -135,15 +135,18 @@ void row_sums(const float* x, int64_t n, int64_t d, float* s1, float* s2) {
     }
 }
 
-/// g[i, j] += c[i] + k[i] * x[i, j] over [n, d] row-major float buffers, in one pass.
-void add_affine(float* g, const float* x, int64_t n, int64_t d, const float* c, const float* k) {
+/// out[i, j] = g[i, j] + c[i] + k[i] * x[i, j] over [n, d] row-major float buffers, in one
+/// pass. `out` is a tensor of the caller's own: the incoming gradient g is never written.
+void affine_into(float* out, const float* g, const float* x, int64_t n, int64_t d, const float* c,
+                 const float* k) {
     split_run(n * d, 1, [&](int64_t begin, int64_t end) {
         for (int64_t r = begin / d; r < n && r * d < end; ++r) {
             const int64_t lo = std::max(begin, r * d), hi = std::min(end, (r + 1) * d);
             const float cr = c[r], kr = k[r];
-            float* gp = g + lo;
+            float* op = out + lo;
+            const float* gp = g + lo;
             const float* xp = x + lo;
-            for (int64_t j = 0; j < hi - lo; ++j) gp[j] += cr + kr * xp[j];
+            for (int64_t j = 0; j < hi - lo; ++j) op[j] = gp[j] + cr + kr * xp[j];
         }
     });
 }
@@ -206,8 +209,8 @@ void activation_sums(const float* z, float* x, int64_t n, int64_t d, bool relu6,
 }
 
 /// gz = (0 < x < cap) ? g + c[row] + k[row] * x : 0 over [n, d] row-major float buffers (g
-/// may be null: 0; gz may be g), in one pass: the activation's backward with the penalty's
-/// gradient added.
+/// may be null: 0; gz is a new buffer, never g), in one pass: the activation's backward with the
+/// penalty's gradient added.
 void activation_backward(const float* g, const float* x, float* gz, int64_t n, int64_t d,
                          bool relu6, const float* c, const float* k) {
     const float top = relu6 ? 6.0f : std::numeric_limits<float>::infinity();
@@ -299,8 +302,9 @@ class PenaltyTap : public torch::autograd::Function<PenaltyTap> {
         return {x, term, l1, hoyer};
     }
 
-    // grads by const reference: the engine's list and CppNode's copy are then the only
-    // holders of the conv's gradient, which the in-place update below relies on.
+    // The gradient the conv passes back is read, never written: whether anybody else holds
+    // it is autograd's business (reference counts are its internals), so the result is always
+    // a tensor of this node's own.
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    const torch::autograd::variable_list& grads) {
         const auto saved = ctx->get_saved_variables();
@@ -313,10 +317,8 @@ class PenaltyTap : public torch::autograd::Function<PenaltyTap> {
         const int64_t n = x.size(0);
         const double d = static_cast<double>(per_sample_numel(x));
         const torch::Tensor& through = grads[0];
-        const bool exclusive = through.defined() && !through.is_view() &&
-                               through.use_count() <= 2 && through.storage().use_count() == 1;
         // Per image: d/dx of (a*s1 + b*s1^2/den) / (d*n) is c + k*x.
-        if (cpu_float(x) && flat_in_place(x) && n > 0 && exclusive &&
+        if (cpu_float(x) && flat_in_place(x) && n > 0 && through.defined() &&
             through.scalar_type() == torch::kFloat32 && through.strides() == x.strides()) {
             const double g = grads[1].defined() ? grads[1].item<double>() / (d * n) : 0.0;
             std::vector<float> c(n), k(n);
@@ -327,12 +329,15 @@ class PenaltyTap : public torch::autograd::Function<PenaltyTap> {
                 c[i] = static_cast<float>(g * (a + 2.0 * b * p1[i] / den));
                 k[i] = static_cast<float>(-g * 2.0 * b * p1[i] * p1[i] / (den * den));
             }
-            // The conv's fresh gradient, held by nothing else: add in place, one pass (on CPU
-            // a new map-sized tensor would cost more than the arithmetic, in page faults).
-            torch::Tensor out = through;
-            add_affine(out.data_ptr<float>(), x.data_ptr<float>(), n, per_sample_numel(x), c.data(),
-                       k.data());
-            return {out, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+            // One pass into a new tensor in x's layout (the trainer keeps freed memory in the
+            // process, trainer/cpu_memory.h, so this costs no page faults after the first
+            // step).
+            torch::Tensor out = torch::empty_like(x);
+            if (out.strides() == x.strides()) {
+                affine_into(out.data_ptr<float>(), through.data_ptr<float>(), x.data_ptr<float>(),
+                            n, per_sample_numel(x), c.data(), k.data());
+                return {out, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+            }
         }
         const torch::Tensor g =
             grads[1].defined() ? (grads[1] / (d * n)).expand_as(s1) : torch::zeros_like(s1);
@@ -342,12 +347,6 @@ class PenaltyTap : public torch::autograd::Function<PenaltyTap> {
         // Work on [N, d] views in x's memory order; the result goes back to x's layout.
         const bool in_order = flat_in_place(x);
         const torch::Tensor flat = flat_view(in_order ? x : x.contiguous());
-        if (through.defined() && in_order && exclusive && through.strides() == x.strides() &&
-            through.scalar_type() == x.scalar_type()) {
-            torch::Tensor out = through;
-            flat_view(out).addcmul_(flat, k).add_(c);
-            return {out, torch::Tensor(), torch::Tensor(), torch::Tensor()};
-        }
         torch::Tensor out_flat;
         if (through.defined()) {
             torch::Tensor t = through;
@@ -444,10 +443,7 @@ class FusedActivation : public torch::autograd::Function<FusedActivation> {
             return {(through + cv + kv * x) * mask, torch::Tensor(), torch::Tensor(),
                     torch::Tensor(), torch::Tensor()};
         }
-        const bool exclusive = through.defined() && through.is_same(grads[0]) &&
-                               !through.is_view() && through.use_count() <= 3 &&
-                               through.storage().use_count() == 1;
-        torch::Tensor gz = exclusive ? through : torch::empty_like(x);
+        torch::Tensor gz = torch::empty_like(x);  // never the incoming gradient (see above)
         activation_backward(through.defined() ? through.data_ptr<float>() : nullptr,
                             x.data_ptr<float>(), gz.data_ptr<float>(), n, dn, relu6, c.data(),
                             k.data());

@@ -262,6 +262,77 @@ TEST(Penalty, FusedActivationMatchesReluAndTap) {
     EXPECT_TRUE(gf.is_contiguous(torch::MemoryFormat::ChannelsLast));
 }
 
+// The backward passes return a new tensor and never write into the gradient they receive
+// (whatever its reference counts say: those are autograd internals). Hooks record where the
+// penalty node's incoming gradient lives (on its output) and where the one it returns lives
+// (on its input); they must differ. Only addresses are kept: holding the incoming tensor
+// would raise its reference count, which is what the old in-place path looked at.
+TEST(Penalty, BackwardNeverWritesIntoTheIncomingGradient) {
+    at::set_num_threads(2);
+    core::Network net;
+    net.name = "act";
+    net.num_classes = 4;
+    core::Op in;
+    in.kind = core::OpKind::kInput;
+    in.name = "input";
+    in.channels = 16;
+    in.height = in.width = 32;
+    core::Op act = in;
+    act.kind = core::OpKind::kReLU;
+    act.name = "act";
+    act.inputs = {0};
+    core::Op conv = in;
+    conv.kind = core::OpKind::kConv;
+    conv.name = "conv";
+    conv.inputs = {1};
+    conv.channels = 4;
+    conv.conv.C = 16;
+    conv.conv.M = 4;
+    conv.conv.P = conv.conv.Q = 32;
+    conv.conv.finalize("conv");
+    net.ops = {in, act, conv};
+    LayerPenalty p;
+    p.conv_index = 0;
+    p.name = "conv";
+    p.weight = 1.2;
+    p.lambda1 = 0.3;
+    p.lambda2 = 0.7;
+    const ActivationPenalty fused({p}, net), tapped({p}, 1);
+    ASSERT_EQ(fused.fusable().count(1), 1u);
+    torch::manual_seed(5);
+    const torch::Tensor z0 =
+        torch::randn({8, 16, 32, 32}).contiguous(torch::MemoryFormat::ChannelsLast);
+    const torch::Tensor consumer = torch::randn_like(z0);
+    for (const bool use_fused : {false, true})
+        for (const auto format :
+             {torch::MemoryFormat::ChannelsLast, torch::MemoryFormat::Contiguous}) {
+            SCOPED_TRACE(std::string(use_fused ? "fused" : "tap") +
+                         (format == torch::MemoryFormat::Contiguous ? ", NCHW" : ", NHWC"));
+            torch::Tensor z = z0.contiguous(format).clone().set_requires_grad(true);
+            PenaltyRecorder rec(use_fused ? fused : tapped);
+            torch::Tensor x = use_fused ? rec.activation(1, z, false) : torch::relu(z);
+            ASSERT_TRUE(x.defined());
+            const void* incoming = nullptr;
+            const void* outgoing = nullptr;
+            torch::Tensor input = use_fused ? z : x;  // the penalty node's input
+            input.register_hook([&](torch::Tensor g) { outgoing = g.data_ptr(); });
+            const torch::Tensor y = rec(0, x);
+            ASSERT_FALSE(use_fused && !y.is_same(x));  // fused: the activation's output
+            (use_fused ? x : y).register_hook([&](torch::Tensor g) { incoming = g.data_ptr(); });
+            ((y * consumer).sum() + rec.value().total).backward();
+            ASSERT_NE(incoming, nullptr);
+            ASSERT_NE(outgoing, nullptr);
+            EXPECT_NE(outgoing, incoming) << "the backward pass wrote into its incoming gradient";
+            // And the result is right: mask * (consumer + penalty gradient).
+            torch::Tensor zd = z0.to(torch::kFloat64).set_requires_grad(true);
+            const torch::Tensor xd = torch::relu(zd);
+            ((xd * consumer.to(torch::kFloat64)).sum() +
+             1.2 * (0.3 * l1_per_sample(xd).mean() + 0.7 * hoyer_per_sample(xd).mean()))
+                .backward();
+            EXPECT_LT((z.grad().to(torch::kFloat64) - zd.grad()).abs().max().item<double>(), 1e-5);
+        }
+}
+
 TEST(Penalty, EmptyPlanGivesZero) {
     ActivationPenalty pen({}, 2);
     torch::Tensor x = torch::ones({1, 1, 2, 2});
