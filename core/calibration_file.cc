@@ -58,7 +58,7 @@ Calibration parse_calibration(const std::string& text, const std::string& where)
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // also out_of_range: a number beyond double
         throw core::InputError(where, std::string("not valid JSON: ") + e.what());
     }
     if (!j.is_object()) throw core::InputError(where, "expected a JSON object at the top");

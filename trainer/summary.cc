@@ -11,7 +11,7 @@ std::vector<double> read_run_densities(const std::string& run_dir, const core::N
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(core::read_file(path));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // also out_of_range: a number beyond double
         throw core::InputError(path, std::string("not valid JSON: ") + e.what());
     }
     if (!j.is_object() || j.value("network", "") != net.name)

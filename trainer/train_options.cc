@@ -76,7 +76,7 @@ TrainOptions load_run_options(const std::string& run_dir) {
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(core::read_file(path));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // also out_of_range: a number beyond double
         throw core::InputError(path, std::string("not valid JSON: ") + e.what());
     }
     if (!j.is_object() || !j.contains("options"))

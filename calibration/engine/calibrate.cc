@@ -188,7 +188,7 @@ std::vector<TraceInput> read_trace_manifest(const std::string& dir, const std::s
     json j;
     try {
         j = json::parse(core::read_file(path));
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // also out_of_range: a number beyond double
         throw core::InputError(path, std::string("not valid JSON: ") + e.what());
     }
     if (!j.is_object()) throw core::InputError(path, "expected a JSON object");

@@ -89,5 +89,19 @@ TEST(TrainerContract, WritebackPlanesAreRead) {
     }
 }
 
+// A number beyond a double (the fuzzer's finding, tests/fuzz/findings/calib) is bad input
+// naming the file, not an internal error: json::parse throws out_of_range there, not
+// parse_error.
+TEST(TrainerContract, NumberBeyondDoubleIsBadInput) {
+    const std::string text =
+        R"({"schema": "actsparse.calibration/1", "batch": 0.6E80223045775052})";
+    try {
+        trainer::parse_calibration(text, "calib.json");
+        FAIL() << "accepted a number beyond double";
+    } catch (const core::InputError& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("calib.json", 0), 0u) << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace actsparse::calibration
