@@ -126,7 +126,10 @@ nlohmann::json safetensors_meta(const core::SafetensorsHeader& h, const std::str
     } catch (const nlohmann::json::exception& e) {
         throw core::InputError(path + ": __metadata__.meta", std::string("bad JSON: ") + e.what());
     }
-    if (!meta.is_object() || meta.value("schema", "") != "actsparse.checkpoint/1")
+    // (value() would throw json::type_error for a schema that is not a string: a fuzz finding)
+    const auto schema = meta.is_object() ? meta.find("schema") : meta.end();
+    if (schema == meta.end() || !schema->is_string() ||
+        schema->get<std::string>() != "actsparse.checkpoint/1")
         throw core::InputError(path + ": __metadata__.meta.schema", "not actsparse.checkpoint/1");
     return meta;
 }

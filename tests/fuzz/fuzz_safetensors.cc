@@ -17,9 +17,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 std::abort();
         const auto m = h.metadata.find("meta");
         if (m != h.metadata.end()) {
-            // As trainer/checkpoint.cc: invalid JSON is an InputError there.
+            // As trainer/checkpoint.cc reads it (safetensors_meta): invalid JSON is an
+            // InputError there, and the schema must be the string actsparse.checkpoint/1.
             const auto j = nlohmann::json::parse(m->second, nullptr, /*allow_exceptions=*/false);
-            if (!j.is_discarded() && j.is_object()) (void)j.value("schema", std::string());
+            if (!j.is_discarded() && j.is_object()) {
+                const auto schema = j.find("schema");
+                (void)(schema != j.end() && schema->is_string() &&
+                       schema->get<std::string>() == "actsparse.checkpoint/1");
+            }
         }
     });
 }
