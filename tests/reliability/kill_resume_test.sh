@@ -60,8 +60,9 @@ def write(prefix, n, salt):
 write("train", 160, 0)
 write("t10k", 32, 3)
 PY
-    # Two epochs of 8 batches, a mid-epoch checkpoint every ~30 ms of wall time.
-    job=(train --net squeezenet-fmnist --width 0.125 --data "$work/data" --epochs 2
+    # Five epochs of 8 batches (most kills land after the first checkpoint), a mid-epoch
+    # checkpoint every ~30 ms of wall time.
+    job=(train --net squeezenet-fmnist --width 0.125 --data "$work/data" --epochs 5
          --batch-size 16 --limit-batches 8 --limit-eval-batches 1 --val-fraction 0.2
          --threads 1 --seed 3 --checkpoint-minutes 0.0005 --no-progress)
     run_job() { "$A" "${job[@]}" --out "$1/run"; }
