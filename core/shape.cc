@@ -152,7 +152,11 @@ LayerShape LayerShape::parse_spec(const std::string& spec, const std::string& wh
         {"Wpad", {&s.Wpad}},
         {"stride", {&s.Hstride, &s.Wstride}},
         {"pad", {&s.Hpad, &s.Wpad}}};
-    for (const auto& [key, value] : kv) {
+    for (const auto& key_value : kv) {
+        // Named, not a structured binding: a lambda below captures them, which clang accepts
+        // only from version 16 on (the fuzz build uses clang 14).
+        const auto& key = key_value.first;
+        const auto& value = key_value.second;
         auto it = std::find_if(fields.begin(), fields.end(),
                                [&](const auto& f) { return f.first == key; });
         if (it == fields.end()) {

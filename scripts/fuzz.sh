@@ -7,7 +7,9 @@
 # executions; exits non-zero on any crash, leak, timeout or parser exception other than
 # InputError. A failing input is kept in build-fuzz/artifacts/NAME/: copy it to
 # tests/fuzz/regressions/NAME/ (ctest fuzz.replay.NAME then runs it in every build) and fix.
-# FUZZ_TARGETS="trace arch" restricts the targets; CXX_FUZZ picks the compiler (clang++-14).
+# FUZZ_TARGETS="trace arch" restricts the targets; CXX_FUZZ picks the compiler (clang++-14);
+# FUZZ_SEED=N fixes libFuzzer's seed: with RUNS and a fresh build folder the run is then the
+# same every time (CI uses this, so a red CI is never a fuzzing coincidence).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SECONDS_EACH=${1:-20}
@@ -36,6 +38,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$work" "$art" "tests/fuzz/regressions/$t"
     limit=(-max_total_time="$SECONDS_EACH")
     [ -n "$RUNS" ] && limit=(-runs="$RUNS")
+    [ -n "${FUZZ_SEED:-}" ] && limit+=(-seed="$FUZZ_SEED")
     log="$BUILD_DIR/fuzz_$t.log"
     t0=$(date +%s)
     if "$BUILD_DIR/bin/fuzz_$t" "${limit[@]}" -timeout=10 -print_final_stats=1 \

@@ -1,5 +1,5 @@
 // The single `actsparse` binary: parses the command line and maps outcomes to exit codes
-// (0 success, 2 bad input with a one-line message, 1 internal error).
+// (0 success, 2 bad input with a one-line message, 1 internal error or I/O failure).
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -49,6 +49,9 @@ int run_cli(int argc, char** argv) {
     } catch (const core::InputError& e) {
         std::cerr << "actsparse: error: " << e.what() << std::endl;
         return 2;
+    } catch (const core::IoError& e) {  // the machine failed (disk full, permission denied)
+        std::cerr << "actsparse: error: " << e.what() << std::endl;
+        return 1;
     } catch (const std::exception& e) {
         std::cerr << "actsparse: internal error: " << e.what() << std::endl;
         return 1;

@@ -24,8 +24,7 @@ rc=$?
 [ "$rc" -eq 1 ] || fail "a full disk: exit code $rc, want 1 ($(cat err.txt))"
 [ "$(wc -l <err.txt)" -eq 1 ] || fail "a full disk: stderr is not one line: $(cat err.txt)"
 grep -q 'full.trace: cannot write: File too large' err.txt || fail "message: $(cat err.txt)"
-# "internal error:" until apps/actsparse/main.cc catches core::IoError itself ("error:").
-grep -Eq '^actsparse: (error|internal error): ' err.txt || fail "no 'actsparse: error:' prefix"
+grep -q '^actsparse: error: ' err.txt || fail "no 'actsparse: error:' prefix: $(cat err.txt)"
 ls full.trace* 2>/dev/null && fail "a full disk left files behind"
 echo "ok   full disk: exit $rc: $(cat err.txt)"
 
