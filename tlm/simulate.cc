@@ -217,6 +217,25 @@ std::vector<int16_t> write_back(const core::Trace& t, const std::vector<int64_t>
     return out;
 }
 
+LayerResult begin_layer(const core::Trace& trace, const SimOptions& opts,
+                        const std::string& where) {
+    const core::LayerShape& s = trace.shape;
+    if (static_cast<int64_t>(trace.ifmap.size()) != s.ifmap_elems() ||
+        static_cast<int64_t>(trace.weight.size()) != s.weight_elems())
+        throw core::InputError(where, "ifmap/weight sizes disagree with the shape");
+    LayerResult r;
+    r.layer = trace.layer;
+    r.shape = s;
+    r.density = trace.density();
+    r.dense_macs = s.macs();
+    if (opts.mapping) {
+        if (auto why = check_layer_mapping(s, *opts.mapping, opts.arch))
+            throw core::InputError("--mapping", "invalid for " + where + ": " + *why);
+        r.mapping = *opts.mapping;
+    }
+    return r;
+}
+
 LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     if (opts.arch.type == core::ArrayType::kEyerissV2) return simulate_layer_v2(trace, opts);
     if (opts.v2_array)
@@ -225,21 +244,11 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     const core::ArchConfig& arch = opts.arch;
     const core::LayerShape& s = trace.shape;
     const std::string where = trace.layer.empty() ? std::string("layer") : trace.layer;
-    if (static_cast<int64_t>(trace.ifmap.size()) != s.ifmap_elems() ||
-        static_cast<int64_t>(trace.weight.size()) != s.weight_elems())
-        throw core::InputError(where, "ifmap/weight sizes disagree with the shape");
+    LayerResult r = begin_layer(trace, opts, where);
 
     // Both SystemC tops must exist before the array's first sc_start.
     AcceleratorTop& top = AcceleratorTop::instance(arch);
-    LayerResult r;
-    r.layer = trace.layer;
-    r.shape = s;
-    r.density = trace.density();
-    r.dense_macs = s.macs();
     if (opts.mapping) {
-        if (auto why = check_layer_mapping(s, *opts.mapping, arch))
-            throw core::InputError("--mapping", "invalid for " + where + ": " + *why);
-        r.mapping = *opts.mapping;
         r.mappings_considered = 0;
     } else {
         const MapperResult m =

@@ -313,24 +313,13 @@ LayerResult simulate_layer_v2(const core::Trace& trace, const SimOptions& opts) 
     const core::ArchConfig& arch = opts.arch;
     const core::LayerShape& s = trace.shape;
     const std::string where = trace.layer.empty() ? std::string("layer") : trace.layer;
-    if (static_cast<int64_t>(trace.ifmap.size()) != s.ifmap_elems() ||
-        static_cast<int64_t>(trace.weight.size()) != s.weight_elems())
-        throw core::InputError(where, "ifmap/weight sizes disagree with the shape");
+    LayerResult r = begin_layer(trace, opts, where);
     if (!opts.vcd_path.empty())
         throw core::InputError("--vcd",
                                "no VCD for eyeriss-v2 (its cycle fidelity has no "
                                "SystemC top)");
     AcceleratorTop& top = AcceleratorTop::instance(arch);
-    LayerResult r;
-    r.layer = trace.layer;
-    r.shape = s;
-    r.density = trace.density();
-    r.dense_macs = s.macs();
-    if (opts.mapping) {
-        if (auto why = check_layer_mapping(s, *opts.mapping, arch))
-            throw core::InputError("--mapping", "invalid for " + where + ": " + *why);
-        r.mapping = *opts.mapping;
-    } else {
+    if (!opts.mapping) {
         if (opts.v2_array)
             if (auto why = hw::v2::check_v2_mapping(s, *opts.v2_array, arch))
                 throw core::InputError("--mapping", "invalid for " + where + ": " + *why);

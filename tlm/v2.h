@@ -57,4 +57,9 @@ Energy energy_of_v2(const hw::v2::V2Stats& st, const V2Traffic& tr, const core::
 /// simulate_layer() for an eyeriss-v2 config.
 LayerResult simulate_layer_v2(const core::Trace& trace, const SimOptions& opts);
 
+/// What both arrays' simulate_layer do first: check the trace's tensors against its shape,
+/// fill the result's layer, shape, density and dense MACs, and check an explicit
+/// opts.mapping (then r.mapping). `where` names the layer in messages.
+LayerResult begin_layer(const core::Trace& trace, const SimOptions& opts, const std::string& where);
+
 }  // namespace actsparse::tlm
