@@ -17,7 +17,7 @@ namespace actsparse::calibration {
 inline constexpr const char* kTlmModelVersion = "tlm-7";
 /// The same for eyeriss-v2 configs (hw/v2 through tlm/simulate_v2.cc), versioned apart so a
 /// v2-only change leaves the v1 cache valid.
-inline constexpr const char* kTlmV2ModelVersion = "tlm-v2-2";
+inline constexpr const char* kTlmV2ModelVersion = "tlm-v2-3";
 
 struct TlmSimulatorOptions {
     core::ArchConfig arch;  ///< zero mode included

@@ -89,10 +89,11 @@ inline const int16_t* iact_ptr(const Ctx& ctx, const PeSlot& p, int64_t ih, int6
     return ctx.in + ((p.n * ctx.s.C + p.g * ctx.Cg + p.c_first) * ctx.s.H + ih) * ctx.s.W + iw;
 }
 
-/// Counts the load of window x (shared by both fidelities): fills `cols`, adds the spad
-/// writes of padding columns and the GLB reads of a stream representative, returns bits.
+/// Plans the load of window x (shared by both fidelities): fills `cols`, returns its bits
+/// and, with `count`, adds the spad writes of padding columns and the GLB reads of a stream
+/// representative to `st`.
 int64_t plan_load(const Ctx& ctx, const PeSlot& p, int64_t x, std::vector<NewColumn>& cols,
-                  V2Stats& st) {
+                  V2Stats& st, bool count = true) {
     const WindowPos wp = window_pos(ctx, p, x);
     cols.clear();
     int64_t bits = 0;
@@ -106,13 +107,13 @@ int64_t plan_load(const Ctx& ctx, const PeSlot& p, int64_t x, std::vector<NewCol
                 const int16_t* px = iact_ptr(ctx, p, wp.ih, iw);
                 for (int64_t c = 0; c < p.c_count; ++c) nc.items += px[c * ctx.HW] != 0;
                 bits += nc.items * ctx.pair_bits + ctx.iact_addr_bits;
-                if (p.stream_rep) ++st.iact_noc_addrs_sent;
+                if (count && p.stream_rep) ++st.iact_noc_addrs_sent;
             } else {
                 nc.items = p.c_count;
                 bits += nc.items * ctx.item_bits;
             }
-            if (p.stream_rep) st.iact_noc_items_sent += nc.items;
-        } else {  // padding: never on the NoC; the PE writes it itself
+            if (count && p.stream_rep) st.iact_noc_items_sent += nc.items;
+        } else if (count) {  // padding: never on the NoC; the PE writes it itself
             if (ctx.compressed)
                 ++st.iact_addr_spad_writes;
             else
@@ -125,6 +126,26 @@ int64_t plan_load(const Ctx& ctx, const PeSlot& p, int64_t x, std::vector<NewCol
 
 int64_t load_cycles(const Ctx& ctx, const PeSlot& p, int64_t bits) {
     return bits == 0 ? 0 : ceil_div(bits * p.streams, ctx.iact_rate);
+}
+
+/// Whether window x's new columns fit the iact spads beside the `held` data entries of the
+/// window being computed (prefetch during its compute). Entries: a non-zero iact each in
+/// CSC, every value (padding included) uncompressed; CSC also needs one address entry per
+/// column segment, the held window's s_count plus the new ones.
+bool prefetch_fits(const Ctx& ctx, const PeSlot& p, const std::vector<NewColumn>& cols,
+                   int64_t held) {
+    const core::V2Pe& pe = ctx.a.v2.pe;
+    int64_t data = held;
+    for (const NewColumn& nc : cols) data += ctx.compressed ? nc.items : p.c_count;
+    if (data > pe.iact_data_spad_entries) return false;
+    if (!ctx.compressed) return true;
+    return p.s_count + static_cast<int64_t>(cols.size()) <= pe.iact_addr_spad_entries;
+}
+
+/// Whether the psum spad holds two windows' psums (the next window computes into the free
+/// half while the last one's psums wait for or travel up the chain).
+bool psum_double_buffered(const Ctx& ctx, const PeSlot& p) {
+    return 2 * p.m_count <= ctx.a.v2.pe.psum_spad_entries;
 }
 
 /// Stats of a delivered column (fast fidelity: all at once; cycle: per item).
@@ -272,9 +293,9 @@ Pass build_pass(const Ctx& ctx, const std::vector<OutputTile>& tiles, int64_t ch
 // ---------------------------------------------------------------------------------------------
 // Fast fidelity: the timing rules as recurrences.
 
-/// Computes window x of PE p into psum (zeroed here); returns its pipeline cycles.
-int64_t compute_window_fast(const Ctx& ctx, const PeSlot& p, int64_t x, int64_t* psum,
-                            std::vector<int32_t>& words, V2Stats& st) {
+/// Computes window x of PE p into psum (zeroed here); `words` gets its pipeline words.
+void compute_window_fast(const Ctx& ctx, const PeSlot& p, int64_t x, int64_t* psum,
+                         std::vector<int32_t>& words, V2Stats& st) {
     const WindowPos wp = window_pos(ctx, p, x);
     const WeightMatrix& wm = *p.wm;
     const int64_t mc = p.m_count;
@@ -335,9 +356,6 @@ int64_t compute_window_fast(const Ctx& ctx, const PeSlot& p, int64_t x, int64_t*
             for (int64_t k = 0; k < mc; ++k) psum[k] += v * wv[k];
         }
     }
-    const int64_t cyc = window_cycles(words.data(), static_cast<int64_t>(words.size()));
-    st.pe_busy_cycles += cyc;
-    return cyc;
 }
 
 int64_t run_pass_fast(const Ctx& ctx, const Pass& pass, V2Stats& st) {
@@ -350,19 +368,36 @@ int64_t run_pass_fast(const Ctx& ctx, const Pass& pass, V2Stats& st) {
         const PeSlot& bottom = pass.pes[static_cast<size_t>(ch.pes.front())];
         const int64_t X = bottom.windows();
         const int64_t mc = bottom.m_count;
-        std::vector<int64_t> done(h, 0), free_at(h, 0);
+        const bool dbuf = psum_double_buffered(ctx, bottom);
+        // Per PE, of the last window: compute start and done, when the front end takes the
+        // next window, when weight-data stage 4 is free, data entries in the iact spad; when
+        // its psum buffer is free again, for the last window and the one before.
+        std::vector<int64_t> cstart(h, 0), done(h, 0), front(h, 0), bfree(h, 0), held(h, 0),
+            free1(h, 0), free2(h, 0);
         std::vector<std::vector<int64_t>> psum(h, std::vector<int64_t>(static_cast<size_t>(mc)));
         int64_t glbin_end = 0, out_end = 0;
         for (int64_t x = 0; x < X; ++x) {
             for (size_t k = 0; k < h; ++k) {
                 const PeSlot& p = pass.pes[static_cast<size_t>(ch.pes[k])];
-                const int64_t ls = x == 0 ? 0 : done[k];
                 const int64_t bits = plan_load(ctx, p, x, cols, st);
                 for (const NewColumn& nc : cols) count_delivery(ctx, nc, st);
                 const int64_t L = load_cycles(ctx, p, bits);
                 st.pe_load_cycles += L;
-                const int64_t cs = std::max(ls + L, x == 0 ? p.weight_ready : free_at[k]);
-                done[k] = cs + compute_window_fast(ctx, p, x, psum[k].data(), words, st);
+                // The load starts with the last window's compute if the spads have room for
+                // both, else once it is done.
+                const int64_t ls =
+                    x == 0 ? 0 : (prefetch_fits(ctx, p, cols, held[k]) ? cstart[k] : done[k]);
+                // The window enters the pipeline once loaded, its psum buffer free and the
+                // front end done with the last window (whose words may still be issuing).
+                int64_t cs = std::max(ls + L, x == 0 ? p.weight_ready : front[k]);
+                if (x > 0) cs = std::max(cs, dbuf ? (x > 1 ? free2[k] : 0) : free1[k]);
+                cstart[k] = cs;
+                compute_window_fast(ctx, p, x, psum[k].data(), words, st);
+                const WindowTiming wt =
+                    window_times(words.data(), static_cast<int64_t>(words.size()), cs, bfree[k]);
+                done[k] = wt.done, front[k] = wt.front_free, bfree[k] = wt.bfree;
+                st.pe_busy_cycles += wt.done - cs;
+                held[k] = static_cast<int64_t>(words.size());
             }
             int64_t base = 0, stride = 0;
             ofmap_index_range(ctx, bottom, x, base, stride);
@@ -380,17 +415,17 @@ int64_t run_pass_fast(const Ctx& ctx, const Pass& pass, V2Stats& st) {
             }
             for (size_t k = 0; k + 1 < h; ++k) {
                 const int64_t ready = std::max(done[k], recv);
-                const int64_t start = std::max(ready, done[k + 1]);
+                const int64_t start = std::max({ready, done[k + 1], free1[k]});
                 const int64_t e = start + ch.t_hop;
-                free_at[k] = e;
+                free2[k] = free1[k], free1[k] = e;
                 recv = e;
                 for (int64_t i = 0; i < mc; ++i)
                     psum[k + 1][static_cast<size_t>(i)] += psum[k][static_cast<size_t>(i)];
                 count_chain_hop(mc, st);
             }
             const int64_t ready = std::max(done[h - 1], recv);
-            out_end = ready + ch.t_glb;
-            free_at[h - 1] = out_end;
+            out_end = std::max(ready, out_end) + ch.t_glb;
+            free2[h - 1] = free1[h - 1], free1[h - 1] = out_end;
             for (int64_t i = 0; i < mc; ++i)
                 (*ctx.ofmap)[static_cast<size_t>(base + i * stride)] =
                     psum[h - 1][static_cast<size_t>(i)];
@@ -415,15 +450,22 @@ struct LoadItem {
 struct CycPe {
     const PeSlot* p = nullptr;
     int64_t xl = 0, xc = 0;  ///< next window to load / to compute
-    bool loading = false, computing = false;
-    int64_t credit = 0, load_start = 0, comp_start = 0;
+    bool loading = false;
+    int64_t credit = 0, load_start = 0;
     std::vector<LoadItem> items;
     size_t pos = 0;
-    std::vector<int64_t> load_end, comp_done, recv_end, psum_free;  ///< per window, -1 unknown
-    std::vector<std::vector<std::pair<int16_t, int16_t>>> seg;      ///< iact spad: (c, value)
+    std::vector<int64_t> load_end, comp_start, comp_done, recv_end,
+        psum_free;                                              ///< per window, -1 unknown
+    std::vector<std::vector<std::pair<int16_t, int16_t>>> seg;  ///< iact spad: (c, value)
     PePipeline pipe;
-    std::vector<std::pair<int16_t, int32_t>> citems;  ///< (iact, weight column) in the pipe
-    std::vector<int64_t> psum;                        ///< psum spad
+    /// (iact, weight column) of the windows in the pipe, by window parity
+    std::vector<std::pair<int16_t, int32_t>> citems[2];
+    std::vector<std::vector<int64_t>> psum;  ///< psum spad: one buffer, or two (window parity)
+    std::vector<NewColumn> next_cols;        ///< scratch: the next load's columns
+    int64_t held = 0;                        ///< data entries of the window being computed
+    int64_t fit_x = -1;                      ///< window whose prefetch_fits is in `fits`
+    bool fits = false;
+    std::vector<int64_t>& buf(int64_t x) { return psum[static_cast<size_t>(x) % psum.size()]; }
 };
 
 /// A psum transfer of one chain: GLB-in (src -1), hop k -> k+1, or out to the GLB (dst -1).
@@ -496,11 +538,23 @@ void step_load(const Ctx& ctx, CycPe& q, int64_t c, V2Stats& st) {
     }
 }
 
-void finish_compute(CycPe& q, V2Stats& st) {
-    q.comp_done[static_cast<size_t>(q.xc)] = q.pipe.done_cycle();
-    st.pe_busy_cycles += q.pipe.done_cycle() - q.comp_start;
-    q.computing = false;
-    ++q.xc;
+/// prefetch_fits for the next load while window xl - 1 computes (computed once per window).
+bool prefetch_ok(const Ctx& ctx, CycPe& q, V2Stats& st) {
+    if (q.fit_x != q.xl) {
+        plan_load(ctx, *q.p, q.xl, q.next_cols, st, false);
+        q.fits = prefetch_fits(ctx, *q.p, q.next_cols, q.held);
+        q.fit_x = q.xl;
+    }
+    return q.fits;
+}
+
+/// Records the windows whose psums the pipeline completed.
+void finish_windows(CycPe& q, V2Stats& st) {
+    int64_t x = 0, done = 0;
+    while (q.pipe.pop_done(x, done)) {
+        q.comp_done[static_cast<size_t>(x)] = done;
+        st.pe_busy_cycles += done - q.comp_start[static_cast<size_t>(x)];
+    }
 }
 
 void start_compute(const Ctx& ctx, CycPe& q, int64_t c, V2Stats& st) {
@@ -508,8 +562,9 @@ void start_compute(const Ctx& ctx, CycPe& q, int64_t c, V2Stats& st) {
     const WeightMatrix& wm = *p.wm;
     const int64_t mc = p.m_count;
     std::vector<int32_t> words;
-    q.citems.clear();
-    std::fill(q.psum.begin(), q.psum.end(), 0);
+    auto& citems = q.citems[q.xc & 1];
+    citems.clear();
+    std::fill(q.buf(q.xc).begin(), q.buf(q.xc).end(), 0);
     if (ctx.compressed) st.iact_addr_spad_reads += p.s_count;
     for (int64_t sc = 0; sc < p.s_count; ++sc) {
         const auto& sg = q.seg[static_cast<size_t>(sc)];
@@ -523,18 +578,20 @@ void start_compute(const Ctx& ctx, CycPe& q, int64_t c, V2Stats& st) {
                 st.macs_skipped_weight += mc - wm.nnz[static_cast<size_t>(j)];
             }
             words.push_back(static_cast<int32_t>(wm.words_in(j, ctx.simd)));
-            q.citems.emplace_back(v, static_cast<int32_t>(j));
+            citems.emplace_back(v, static_cast<int32_t>(j));
         }
     }
-    q.comp_start = c;
-    q.pipe.start(c, words);
-    q.computing = true;
-    if (q.pipe.finished()) finish_compute(q, st);
+    q.comp_start[static_cast<size_t>(q.xc)] = c;
+    q.held = static_cast<int64_t>(citems.size());
+    q.pipe.start(c, words, q.xc);
+    ++q.xc;
+    finish_windows(q, st);  // an empty window is done at once
 }
 
 /// The MACs of one weight word issued by the pipeline.
 void issue_word(const Ctx& ctx, CycPe& q, V2Stats& st) {
-    const auto& [v, j] = q.citems[static_cast<size_t>(q.pipe.issued_item())];
+    const int64_t x = q.pipe.issued_window();
+    const auto& [v, j] = q.citems[x & 1][static_cast<size_t>(q.pipe.issued_item())];
     const WeightMatrix& wm = *q.p->wm;
     const int64_t lo = wm.col_start[static_cast<size_t>(j)],
                   hi = wm.col_start[static_cast<size_t>(j) + 1];
@@ -558,7 +615,7 @@ void issue_word(const Ctx& ctx, CycPe& q, V2Stats& st) {
         ++st.macs_performed;
         ++st.psum_spad_reads;
         ++st.psum_spad_writes;
-        q.psum[static_cast<size_t>(wm.row[static_cast<size_t>(k)])] +=
+        q.buf(x)[static_cast<size_t>(wm.row[static_cast<size_t>(k)])] +=
             static_cast<int64_t>(v) * static_cast<int64_t>(w);
     }
 }
@@ -570,10 +627,11 @@ int64_t run_pass_cycle(const Ctx& ctx, const Pass& pass, V2Stats& st) {
         CycPe& q = pes[i];
         q.p = &pass.pes[i];
         const size_t X = static_cast<size_t>(q.p->windows());
-        q.load_end.assign(X, -1), q.comp_done.assign(X, -1), q.recv_end.assign(X, -1),
-            q.psum_free.assign(X, -1);
+        q.load_end.assign(X, -1), q.comp_start.assign(X, -1), q.comp_done.assign(X, -1),
+            q.recv_end.assign(X, -1), q.psum_free.assign(X, -1);
         q.seg.assign(static_cast<size_t>(q.p->s_count), {});
-        q.psum.assign(static_cast<size_t>(q.p->m_count), 0);
+        q.psum.assign(psum_double_buffered(ctx, *q.p) ? 2 : 1,
+                      std::vector<int64_t>(static_cast<size_t>(q.p->m_count), 0));
     }
     // Weight routers: port bits of credit per cycle until their distinct matrices are in.
     struct Router {
@@ -624,15 +682,21 @@ int64_t run_pass_cycle(const Ctx& ctx, const Pass& pass, V2Stats& st) {
             for (size_t i = 0; i < pes.size(); ++i) {
                 CycPe& q = pes[i];
                 const int64_t X = q.p->windows();
+                // Load window xl once the last one's compute is done, or as it starts if the
+                // spads hold both (prefetch_fits, as the fast fidelity).
                 if (!q.loading && q.xl < X &&
-                    (q.xl == 0 || known_le(q.comp_done[static_cast<size_t>(q.xl - 1)], c))) {
+                    (q.xl == 0 || known_le(q.comp_done[static_cast<size_t>(q.xl - 1)], c) ||
+                     (q.xc >= q.xl && prefetch_ok(ctx, q, st)))) {
                     start_load(ctx, q, c, cols, st);
                     changed = true;
                 }
-                if (!q.computing && q.xc < X &&
-                    known_le(q.load_end[static_cast<size_t>(q.xc)], c) &&
-                    (q.xc == 0 ? known_le(weight_ready[i], c)
-                               : known_le(q.psum_free[static_cast<size_t>(q.xc - 1)], c))) {
+                const auto psum_ready = [&] {
+                    const int64_t x = q.xc, back = q.psum.size() == 2 ? 2 : 1;
+                    return x < back || known_le(q.psum_free[static_cast<size_t>(x - back)], c);
+                };
+                if (q.xc < X && known_le(q.load_end[static_cast<size_t>(q.xc)], c) &&
+                    (q.xc == 0 ? known_le(weight_ready[i], c) : known_le(q.pipe.front_free(), c)) &&
+                    psum_ready()) {
                     start_compute(ctx, q, c, st);
                     changed = true;
                 }
@@ -690,9 +754,9 @@ int64_t run_pass_cycle(const Ctx& ctx, const Pass& pass, V2Stats& st) {
         }
         for (CycPe& q : pes) {
             if (q.loading) step_load(ctx, q, c, st);
-            if (q.computing) {
+            if (q.pipe.active()) {
                 if (q.pipe.step(c)) issue_word(ctx, q, st);
-                if (q.pipe.finished()) finish_compute(q, st);
+                finish_windows(q, st);
             }
         }
         for (size_t ci = 0; ci < links.size(); ++ci) {
@@ -703,18 +767,18 @@ int64_t run_pass_cycle(const Ctx& ctx, const Pass& pass, V2Stats& st) {
                 const PeSlot& bp = *pes[static_cast<size_t>(ch.pes.front())].p;
                 ofmap_index_range(ctx, bp, l.x, base, stride);
                 if (l.src < 0) {
-                    auto& ps = pes[static_cast<size_t>(ch.pes.front())].psum;
+                    auto& ps = pes[static_cast<size_t>(ch.pes.front())].buf(l.x);
                     for (size_t i = 0; i < ps.size(); ++i)
                         ps[i] += (*ctx.ofmap)[static_cast<size_t>(base + static_cast<int64_t>(i) *
                                                                              stride)];
                 } else if (l.dst >= 0) {
                     const auto& a =
-                        pes[static_cast<size_t>(ch.pes[static_cast<size_t>(l.src)])].psum;
-                    auto& b = pes[static_cast<size_t>(ch.pes[static_cast<size_t>(l.dst)])].psum;
+                        pes[static_cast<size_t>(ch.pes[static_cast<size_t>(l.src)])].buf(l.x);
+                    auto& b = pes[static_cast<size_t>(ch.pes[static_cast<size_t>(l.dst)])].buf(l.x);
                     for (size_t i = 0; i < a.size(); ++i) b[i] += a[i];
                 } else {
                     const auto& a =
-                        pes[static_cast<size_t>(ch.pes[static_cast<size_t>(l.src)])].psum;
+                        pes[static_cast<size_t>(ch.pes[static_cast<size_t>(l.src)])].buf(l.x);
                     for (size_t i = 0; i < a.size(); ++i)
                         (*ctx.ofmap)[static_cast<size_t>(base + static_cast<int64_t>(i) * stride)] =
                             a[i];

@@ -44,60 +44,99 @@ void WeightMatrix::build(const int16_t* weight, int64_t Cg, int64_t R, int64_t S
     for (int64_t j = 0; j < ncols; ++j) words += words_in(j, simd);
 }
 
-int64_t window_cycles(const int32_t* words, int64_t count) {
-    if (count == 0) return 2;
-    int64_t d = 2, bfree = 0;
+WindowTiming window_times(const int32_t* words, int64_t count, int64_t start, int64_t bfree) {
+    WindowTiming t;
+    t.bfree = bfree;
+    if (count == 0) {
+        t.done = t.front_free = start + 2;
+        return t;
+    }
+    int64_t d = start + 2;
     bool any = false;
     for (int64_t i = 0; i < count; ++i) {
         const int64_t w = words[i];
         if (w == 0) {
             d += 1;
         } else {
-            const int64_t b = std::max(d + 1, bfree);
-            bfree = b + w;
+            const int64_t b = std::max(d + 1, t.bfree);
+            t.bfree = b + w;
             d = b;
             any = true;
         }
     }
-    return any ? std::max(bfree + 3, d) : d;
+    t.done = any ? std::max(t.bfree + 3, d) : d;
+    t.front_free = d;
+    return t;
 }
 
-void PePipeline::start(int64_t t, const std::vector<int32_t>& words) {
+int64_t window_cycles(const int32_t* words, int64_t count) {
+    return window_times(words, count, 0, 0).done;
+}
+
+int64_t PePipeline::pending_count() const {
+    return static_cast<int64_t>(!wins_[0].reported) + static_cast<int64_t>(!wins_[1].reported);
+}
+
+void PePipeline::check_done(Win& w) {
+    if (w.reported || w.done >= 0 || !w.front_done) return;
+    if (b_item_ >= 0 && b_win_ == w.win) return;  // its words are still issuing
+    w.done = std::max(w.last_wb + 1, w.front_leave + 1);
+}
+
+void PePipeline::start(int64_t t, const std::vector<int32_t>& words, int64_t win) {
     words_ = words;
-    finished_ = false;
-    b_item_ = -1, b_word_ = 0, last_wb_ = -1, front_leave_ = -1;
-    if (words_.empty()) {
-        finished_ = true;
-        done_ = t + 2;
+    win_ = win;
+    Win& w = wins_[win & 1];
+    w = Win{};
+    w.win = win, w.reported = false;
+    if (words_.empty()) {  // its address reads only
+        w.front_done = true, w.front_leave = t + 1;
+        front_free_ = t + 2;
+        s3_ = -1;
+        check_done(w);
         return;
     }
+    front_free_ = -1;
     s3_ = 0, s3_enter_ = t + 2, next_ = 1;
 }
 
 bool PePipeline::step(int64_t c) {
-    issued_item_ = issued_word_ = -1;
-    if (finished_) return false;
+    issued_win_ = issued_item_ = issued_word_ = -1;
     bool issued = false;
     if (b_item_ >= 0) {  // stages 4-5: one weight word per cycle
-        issued_item_ = b_item_, issued_word_ = b_word_;
+        issued_win_ = b_win_, issued_item_ = b_item_, issued_word_ = b_word_;
         issued = true;
-        last_wb_ = c + 3;  // stages 5, 6, 7 follow
-        if (++b_word_ == words_[static_cast<size_t>(b_item_)]) b_item_ = -1;
+        wins_[b_win_ & 1].last_wb = c + 3;  // stages 5, 6, 7 follow
+        if (++b_word_ == b_words_) b_item_ = -1;
     }
     if (s3_ >= 0 && s3_enter_ <= c) {  // stage 3: weight address read, hand over or drop
-        const bool empty = words_[static_cast<size_t>(s3_)] == 0;
-        if (empty || b_item_ < 0) {
-            if (!empty) b_item_ = s3_, b_word_ = 0;
-            front_leave_ = c;
-            s3_ = next_ < static_cast<int64_t>(words_.size()) ? next_++ : -1;
-            s3_enter_ = c + 1;
+        const int32_t w = words_[static_cast<size_t>(s3_)];
+        if (w == 0 || b_item_ < 0) {
+            if (w != 0) b_win_ = win_, b_item_ = s3_, b_word_ = 0, b_words_ = w;
+            if (next_ < static_cast<int64_t>(words_.size())) {
+                s3_ = next_++;
+                s3_enter_ = c + 1;
+            } else {
+                s3_ = -1;
+                Win& f = wins_[win_ & 1];
+                f.front_done = true, f.front_leave = c;
+                front_free_ = c + 1;
+            }
         }
     }
-    if (s3_ < 0 && b_item_ < 0) {
-        finished_ = true;
-        done_ = std::max(last_wb_ + 1, front_leave_ + 1);
-    }
+    check_done(wins_[0]);
+    check_done(wins_[1]);
     return issued;
+}
+
+bool PePipeline::pop_done(int64_t& win, int64_t& done) {
+    for (Win& w : wins_) {
+        if (w.reported || w.done < 0) continue;
+        win = w.win, done = w.done;
+        w.reported = true;
+        return true;
+    }
+    return false;
 }
 
 }  // namespace actsparse::hw::v2

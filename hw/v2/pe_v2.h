@@ -35,41 +35,62 @@ struct WeightMatrix {
                int64_t s_count, bool compressed, int64_t count_bits, int64_t simd);
 };
 
-/// Cycles of one window in the PE pipeline, from its first iact fetch to the cycle after its
-/// last psum write-back. `words[i]` is the number of weight-data words (SIMD issues) of the
-/// i-th iact that enters the pipeline (0: its weight column is empty, it is dropped after the
-/// weight-address stage). Stages: 1-2 iact address / data (one iact per cycle), 3 weight
-/// address, 4-5 weight data (one word per cycle), 6-7 MAC and psum write-back. The rule:
-///   d_1 = 2; for each iact: if w = 0: d' = d + 1; else b = max(d + 1, bfree),
+/// Times of one window in the PE pipeline, entered at cycle `start` (its first iact address
+/// fetch) while weight-data stage 4 may still be busy until `bfree` with the last window's
+/// words. `words[i]` is the number of weight-data words (SIMD issues) of the i-th iact that
+/// enters the pipeline (0: its weight column is empty, it is dropped after the weight-address
+/// stage). Stages: 1-2 iact address / data (one iact per cycle), 3 weight address, 4-5 weight
+/// data (one word per cycle), 6-7 MAC and psum write-back. The rule, d the cycle the next
+/// iact is in stage 3:
+///   d = start + 2; for each iact: if w = 0: d' = d + 1; else b = max(d + 1, bfree),
 ///   bfree = b + w, d' = b; done = max(bfree + 3, d_final) (d_final alone if no w > 0);
-///   an empty window (no iact) takes 2 cycles (its address reads).
+///   an empty window (no iact) is done at start + 2 (its address reads).
+/// `front_free` = d_final (start + 2 if empty): from then the front end takes the next
+/// window, whose words may follow this window's into stage 4 (different psum buffers).
+struct WindowTiming {
+    int64_t done = 0, front_free = 0, bfree = 0;
+};
+WindowTiming window_times(const int32_t* words, int64_t count, int64_t start, int64_t bfree);
+
+/// Cycles of one window in an idle pipeline: window_times(words, count, 0, 0).done.
 int64_t window_cycles(const int32_t* words, int64_t count);
 
-/// The same pipeline stepped one cycle at a time (the cycle fidelity). start() then step(c)
-/// for c = t, t+1, ... until finished(); each step may issue one weight word, reported
-/// through issued_item()/issued_word() for the caller to perform its MACs.
+/// The same pipeline stepped one cycle at a time (the cycle fidelity). start(t, words, win)
+/// enters a window once front_free() <= t (the last window's words may still be issuing);
+/// step(c) for c = t, t+1, ... issues at most one weight word per cycle, reported through
+/// issued_window()/issued_item()/issued_word() for the caller to perform its MACs; a window
+/// whose psums are complete is reported once by pop_done().
 class PePipeline {
   public:
-    void start(int64_t t, const std::vector<int32_t>& words);
+    void start(int64_t t, const std::vector<int32_t>& words, int64_t win);
     /// Advances cycle c. Returns true if a weight word was issued this cycle.
     bool step(int64_t c);
-    bool finished() const { return finished_; }
-    int64_t done_cycle() const { return done_; }
+    /// Whether any window is in the pipeline.
+    bool active() const { return s3_ >= 0 || b_item_ >= 0 || pending_count() > 0; }
+    /// Cycle from which the front end takes the next window; -1 while a window is in it.
+    int64_t front_free() const { return front_free_; }
+    /// Pops a finished window: its number and the cycle after its last psum write-back.
+    bool pop_done(int64_t& win, int64_t& done);
+    int64_t issued_window() const { return issued_win_; }
     int64_t issued_item() const { return issued_item_; }
     int64_t issued_word() const { return issued_word_; }
 
   private:
-    std::vector<int32_t> words_;
-    int64_t next_ = 0;      ///< next iact to enter stage 3
-    int64_t s3_ = -1;       ///< iact in stage 3
-    int64_t s3_enter_ = 0;  ///< cycle it entered (or enters) stage 3
-    int64_t b_item_ = -1;   ///< iact issuing weight words
-    int64_t b_word_ = 0;
-    int64_t last_wb_ = -1;  ///< cycle of the last psum write-back
-    int64_t front_leave_ = -1;
-    int64_t issued_item_ = -1, issued_word_ = -1;
-    bool finished_ = true;
-    int64_t done_ = 0;
+    struct Win {
+        int64_t win = -1, front_leave = -1, last_wb = -1, done = -1;
+        bool front_done = false, reported = true;
+    };
+    int64_t pending_count() const;
+    void check_done(Win& w);
+    std::vector<int32_t> words_;  ///< of the window in the front end
+    Win wins_[2];                 ///< by window parity: at most two are in the pipeline
+    int64_t win_ = -1;            ///< window in the front end
+    int64_t next_ = 0;            ///< its next iact to enter stage 3
+    int64_t s3_ = -1;             ///< iact in stage 3
+    int64_t s3_enter_ = 0;        ///< cycle it entered (or enters) stage 3
+    int64_t front_free_ = 0;
+    int64_t b_win_ = -1, b_item_ = -1, b_word_ = 0, b_words_ = 0;  ///< iact issuing words
+    int64_t issued_win_ = -1, issued_item_ = -1, issued_word_ = -1;
 };
 
 }  // namespace actsparse::hw::v2

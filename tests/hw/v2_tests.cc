@@ -86,27 +86,75 @@ TEST(V2Pe, PipelineRuleByHand) {
     const std::vector<int32_t> one = {1};
     EXPECT_EQ(window_cycles(one.data(), 1), 7);  // the 7-stage pipeline latency
     PePipeline p;
+    int64_t t0 = 100;
     for (const auto& w : {words, drop, one, std::vector<int32_t>{}}) {
-        p.start(100, w);
-        int64_t c = 100;
-        while (!p.finished()) p.step(c++);
-        EXPECT_EQ(p.done_cycle() - 100, window_cycles(w.data(), static_cast<int64_t>(w.size())));
+        p.start(t0, w, 0);
+        int64_t c = t0, x = -1, done = -1;
+        while (!p.pop_done(x, done)) p.step(c++);
+        EXPECT_EQ(x, 0);
+        EXPECT_EQ(done - t0, window_cycles(w.data(), static_cast<int64_t>(w.size())));
+        EXPECT_FALSE(p.active());
+        t0 = done + 10;
     }
+    // Back to back: the second window enters when the front end is done with the first
+    // (window 0's last iact is handed over at 6, so front_free = 7; window 1 enters at 7, its
+    // iact reaches stage 3 at 9 and issues 10, 11 after window 0's words (7, 8): done at 15).
+    const WindowTiming a = window_times(words.data(), 4, 0, 0);
+    EXPECT_EQ(a.front_free, 7);
+    EXPECT_EQ(a.bfree, 9);
+    const std::vector<int32_t> two = {2};
+    const WindowTiming b = window_times(two.data(), 1, a.front_free, a.bfree);
+    EXPECT_EQ(b.done, 15);
+    EXPECT_EQ(b.front_free, 10);
 }
 
+// Random windows entered back to back at random moments once the front end is free (and,
+// as in the array, window x - 2 is done: the pipeline holds at most two windows): the
+// stepped pipeline gives window_times' done and front_free for every window, and issues
+// every word.
 TEST(V2Pe, PipelineRuleMatchesStepping) {
     auto g = rng_for(11);
-    PePipeline p;
-    for (int iter = 0; iter < 500; ++iter) {
-        std::vector<int32_t> w(static_cast<size_t>(uniform(g, 0, 20)));
-        for (auto& x : w) x = static_cast<int32_t>(uniform(g, 0, 4) == 0 ? 0 : uniform(g, 1, 16));
-        p.start(7, w);
-        int64_t c = 7, issued = 0;
-        while (!p.finished()) issued += p.step(c++);
-        int64_t total = 0;
-        for (auto x : w) total += x;
+    for (int run = 0; run < 60; ++run) {
+        PePipeline p;
+        int64_t c = 7, issued = 0, total = 0, start = 7, bfree = 0;
+        std::vector<int64_t> want_done;
+        const int windows = static_cast<int>(uniform(g, 1, 12));
+        std::vector<int64_t> got_done(static_cast<size_t>(windows), -1);
+        for (int x = 0; x < windows; ++x) {
+            std::vector<int32_t> w(static_cast<size_t>(uniform(g, 0, 20)));
+            for (auto& v : w)
+                v = static_cast<int32_t>(uniform(g, 0, 4) == 0 ? 0 : uniform(g, 1, 16));
+            for (auto v : w) total += v;
+            start = std::max(start, c) + (uniform(g, 0, 2) == 0 ? uniform(g, 0, 5) : 0);
+            while (c < start) {  // step up to the entry cycle
+                issued += p.step(c++);
+                for (int64_t y = 0, d = 0; p.pop_done(y, d);) got_done[static_cast<size_t>(y)] = d;
+            }
+            // (the array enters window x only after window x - 2's psums have left)
+            while (p.front_free() < 0 || p.front_free() > c ||
+                   (x >= 2 && got_done[static_cast<size_t>(x - 2)] < 0)) {
+                issued += p.step(c++);
+                for (int64_t y = 0, d = 0; p.pop_done(y, d);) got_done[static_cast<size_t>(y)] = d;
+            }
+            const WindowTiming t = window_times(w.data(), static_cast<int64_t>(w.size()), c, bfree);
+            bfree = t.bfree;
+            want_done.push_back(t.done);
+            p.start(c, w, x);
+            for (int64_t y = 0, d = 0; p.pop_done(y, d);) got_done[static_cast<size_t>(y)] = d;
+            // the front end is free again exactly at front_free
+            PePipeline probe = p;
+            int64_t pc = c;
+            while (probe.front_free() < 0) probe.step(pc++);
+            EXPECT_EQ(probe.front_free(), t.front_free) << run << " window " << x;
+        }
+        while (p.active()) {
+            issued += p.step(c++);
+            for (int64_t y = 0, d = 0; p.pop_done(y, d);) got_done[static_cast<size_t>(y)] = d;
+        }
         EXPECT_EQ(issued, total);
-        EXPECT_EQ(p.done_cycle() - 7, window_cycles(w.data(), static_cast<int64_t>(w.size())));
+        for (int x = 0; x < windows; ++x)
+            EXPECT_EQ(got_done[static_cast<size_t>(x)], want_done[static_cast<size_t>(x)])
+                << run << " window " << x;
     }
 }
 
@@ -132,29 +180,52 @@ TEST(V2Pe, CscFillersForLongZeroRuns) {
 //     its single stream: ceil(16/72) = 1 cycle, [0, 1). Compute starts at max(1, 3) = 3; two
 //     iacts of ceil(4/2) = 2 words each: window_cycles({2,2}) = 10 (d=2, b=3..4, b=5..6,
 //     write-back 6+3 = 9): done at 13. Out to the GLB: 4 psums x 20 bits / 40 = 2 cycles,
-//     13 -> 15 (the psum spad is free at 15).
-//   Window 1: load 13 -> 14; compute starts at max(14, 15) = 15, done 25; out 25 -> 27.
-//   The pass takes 27 cycles.
+//     13 -> 15.
+//   Window 1: its 2 iacts fit the 16-entry iact spad beside window 0's 2, so they load while
+//     window 0 computes: 3 -> 4. The psum spad holds 2 x 4 psums (<= 32), so window 1
+//     computes into the free half and enters the pipeline when the front end is done with
+//     window 0 (its last iact handed to stage 4 at 7: free at 8) while window 0's words
+//     still issue (6..9): its iacts reach stage 3 at 10, issue 11, 12 and 13, 14: done at 18;
+//     out 18 -> 20.
+//   The pass takes 20 cycles.
+// The same with M=32 (m0=32: the psum spad holds one window): weights 32 x 2 x 8 bits = 512
+//   bits, ready at 22. Window 0: load [0, 1), computes 22 -> 60 (two iacts of 16 words:
+//   window_cycles({16,16}) = 38); out 32 x 20 / 40 = 16 cycles, 60 -> 76. Window 1: loaded
+//   22 -> 23 (prefetch), but waits for its psums to leave: 76 -> 114, out 114 -> 130.
+// The same with C=16, M=4 (c0=16): window 0's 16 iacts fill the iact spad, so window 1's
+//   load waits for window 0's compute. Weights 512 bits: ready at 22. Window 0: load 128 bits
+//   [0, 2), computes 22 -> 60 (16 iacts of 2 words: the last issues at 33..34, + 3 = 38
+//   cycles); out 60 -> 62. Window 1: load 60 -> 62, computes 62 -> 100, out 100 -> 102.
 TEST(V2Array, SinglePeTimingByHand) {
-    core::LayerShape s = core::LayerShape::parse_spec("C=2,M=4,R=1,S=1,P=1,Q=2");
-    s.finalize();
-    const core::ArchConfig a = v2_arch(core::ZeroMode::kNone);
-    V2Mapping m;
-    m.m0 = 4, m.c0 = 2, m.s0 = 1, m.e0 = 1, m.q0 = 2, m.fr = 1, m.cv = 1, m.chains = 1;
-    ASSERT_FALSE(check_v2_mapping(s, m, a)) << *check_v2_mapping(s, m, a);
-    const std::vector<int16_t> in = {1, 2, 3, 4};
-    const std::vector<int16_t> w = {1, 2, 3, 4, 5, 6, 7, 8};
-    for (Fidelity f : {Fidelity::kFast, Fidelity::kCycle}) {
-        const V2Result r = run_layer_v2(s, m, a, in.data(), w.data(), {f});
-        EXPECT_EQ(r.stats.cycles, 27) << to_string(f);
-        EXPECT_EQ(r.stats.passes, 1);
-        EXPECT_EQ(r.stats.weight_load_cycles, 3);
-        EXPECT_EQ(r.stats.macs_performed, 16);
-        EXPECT_EQ(r.stats.weight_data_spad_reads, 8);
-        EXPECT_EQ(r.stats.pe_busy_cycles, 20);
-        EXPECT_EQ(r.stats.pe_load_cycles, 2);
-        EXPECT_EQ(r.stats.psum_glb_writes, 8);
-        EXPECT_EQ(r.ofmap, reference_conv_int64(s, in.data(), w.data()));
+    struct Case {
+        int64_t C, M, cycles, weight_load, load, window;
+    };
+    for (const Case& k :
+         {Case{2, 4, 20, 3, 2, 10}, Case{2, 32, 130, 22, 2, 38}, Case{16, 4, 102, 22, 4, 38}}) {
+        core::LayerShape s = core::LayerShape::parse_spec(
+            "C=" + std::to_string(k.C) + ",M=" + std::to_string(k.M) + ",R=1,S=1,P=1,Q=2");
+        s.finalize();
+        const core::ArchConfig a = v2_arch(core::ZeroMode::kNone);
+        V2Mapping m;
+        m.m0 = k.M, m.c0 = k.C, m.s0 = 1, m.e0 = 1, m.q0 = 2, m.fr = 1, m.cv = 1, m.chains = 1;
+        ASSERT_FALSE(check_v2_mapping(s, m, a)) << *check_v2_mapping(s, m, a);
+        std::vector<int16_t> in(static_cast<size_t>(s.ifmap_elems())),
+            w(static_cast<size_t>(s.weight_elems()));
+        for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<int16_t>(i % 7 + 1);
+        for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<int16_t>(i % 5 + 1);
+        for (Fidelity f : {Fidelity::kFast, Fidelity::kCycle}) {
+            const std::string what = s.to_spec() + " " + to_string(f);
+            const V2Result r = run_layer_v2(s, m, a, in.data(), w.data(), {f});
+            EXPECT_EQ(r.stats.cycles, k.cycles) << what;
+            EXPECT_EQ(r.stats.passes, 1);
+            EXPECT_EQ(r.stats.weight_load_cycles, k.weight_load) << what;
+            EXPECT_EQ(r.stats.macs_performed, s.macs());
+            EXPECT_EQ(r.stats.weight_data_spad_reads, 2 * k.C * ((k.M + 1) / 2));
+            EXPECT_EQ(r.stats.pe_busy_cycles, 2 * k.window) << what;
+            EXPECT_EQ(r.stats.pe_load_cycles, k.load) << what;
+            EXPECT_EQ(r.stats.psum_glb_writes, 2 * k.M);
+            EXPECT_EQ(r.ofmap, reference_conv_int64(s, in.data(), w.data())) << what;
+        }
     }
 }
 
