@@ -1,5 +1,6 @@
 // `actsparse layers`: prints a network's conv layers with shapes and MACs, or (--list) the
 // built-in networks.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -54,12 +55,13 @@ void add_layers_command(CLI::App& app) {
         "layers", "List a network's conv layers with shapes and MACs, or (--list) the networks");
     auto* net = cmd->add_option("--net", opts->net.net,
                                 "A built-in network (names: `actsparse layers --list`)");
-    auto* dir = add_net_source_options(cmd, opts->net, net);
+    const NetSourceOptions src = add_net_source_options(cmd, opts->net, net);
     cmd->add_flag("--list", opts->list,
                   "List the built-in networks (conv layers, input CxHxW, classes, MACs at batch "
                   "1 and --width), one per line")
         ->excludes(net)
-        ->excludes(dir);
+        ->excludes(src.net_dir)
+        ->excludes(src.onnx);
     cmd->add_option("--batch", opts->batch, "Batch size N")->check(CLI::PositiveNumber);
     cmd->add_option("--width", opts->net.width, "Channel width multiplier (as calibrate and train)")
         ->capture_default_str();
@@ -74,8 +76,8 @@ void add_layers_command(CLI::App& app) {
             return;
         }
         if (!opts->net.given())
-            throw core::InputError("--net",
-                                   "required, or --net-dir (or --list for the built-in networks)");
+            throw core::InputError(
+                "--net", "required, or --net-dir or --onnx (or --list for the built-in networks)");
         const core::Network net = load_network(opts->net);
         const auto layers = net.conv_layers(opts->batch);
         if (opts->json) {
@@ -94,15 +96,18 @@ void add_layers_command(CLI::App& app) {
             std::cout << j.dump(2) << std::endl;
             return;
         }
-        std::printf("%-4s %-28s %5s %5s %3s %3s %4s %4s %4s %4s %5s %2s %2s %14s %s\n", "idx",
-                    "name", "C", "M", "R", "S", "H", "W", "P", "Q", "G", "st", "pd", "MACs",
-                    "sparse-in");
+        // The name column fits the longest name (ONNX node names are long).
+        int name_width = 28;
+        for (const auto& l : layers) name_width = std::max(name_width, int(l.name.size()));
+        std::printf("%-4s %-*s %5s %5s %3s %3s %4s %4s %4s %4s %5s %2s %2s %14s %s\n", "idx",
+                    name_width, "name", "C", "M", "R", "S", "H", "W", "P", "Q", "G", "st", "pd",
+                    "MACs", "sparse-in");
         for (const auto& l : layers) {
             const auto& s = l.shape;
             std::printf(
-                "%-4d %-28s %5lld %5lld %3lld %3lld %4lld %4lld %4lld %4lld %5lld %2lld %2lld "
+                "%-4d %-*s %5lld %5lld %3lld %3lld %4lld %4lld %4lld %4lld %5lld %2lld %2lld "
                 "%14lld %s\n",
-                l.index, l.name.c_str(), (long long)s.C, (long long)s.M, (long long)s.R,
+                l.index, name_width, l.name.c_str(), (long long)s.C, (long long)s.M, (long long)s.R,
                 (long long)s.S, (long long)s.H, (long long)s.W, (long long)s.P, (long long)s.Q,
                 (long long)s.G, (long long)s.Hstride, (long long)s.Hpad, (long long)s.macs(),
                 l.input_sparse ? "yes" : "no");

@@ -124,7 +124,7 @@ void add_simulate_command(CLI::App& app) {
                                 "`actsparse layers --list`)");
     add_net_source_options(cmd, o->net, net);
     cmd->add_option("--layer", o->layer,
-                    "With --net/--net-dir: a conv layer name; else a shape spec or a "
+                    "With --net/--net-dir/--onnx: a conv layer name; else a shape spec or a "
                     "Timeloop problem file (docs/formats.md)");
     cmd->add_option("--width", o->net.width,
                     "Channel width multiplier of the --net network (as calibrate and train)")
@@ -198,7 +198,7 @@ void add_simulate_command(CLI::App& app) {
             !o->trace.empty() + o->net.given() + (!o->net.given() && !o->layer.empty());
         if (sources != 1)
             throw core::InputError("actsparse simulate",
-                                   "give exactly one of --trace, --net, --net-dir, "
+                                   "give exactly one of --trace, --net, --net-dir, --onnx, "
                                    "--layer SPEC|FILE.yaml");
         core::SynthOptions synth;
         synth.density = o->density;

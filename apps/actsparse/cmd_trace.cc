@@ -52,7 +52,7 @@ void add_synth_command(CLI::App& trace_cmd) {
         "reference convolution)");
     cmd->add_option("--layer", o->layer,
                     "Layer shape spec (e.g. C=16,M=16,R=3,S=3,P=8,Q=8,pad=1; grammar in "
-                    "docs/formats.md) or Timeloop problem file (.yaml), or with --net or "
+                    "docs/formats.md) or Timeloop problem file (.yaml), or with --net, --onnx or "
                     "--net-dir the name of one of its conv layers (see `actsparse "
                     "layers --net NAME`)")
         ->required();
@@ -105,7 +105,7 @@ void add_synth_command(CLI::App& trace_cmd) {
         if (!(o->net.width > 0) || !std::isfinite(o->net.width))
             throw core::InputError("--width", "must be a finite number > 0");
         if (batch->count() && !o->net.given())
-            throw core::InputError("--batch", "needs --net or --net-dir (a spec gives N)");
+            throw core::InputError("--batch", "needs --net, --net-dir or --onnx (a spec gives N)");
         const core::ArchConfig arch = core::load_arch(o->arch);
         const int64_t frac_bits = frac->count() ? o->frac_bits : arch.frac_bits;
         if (frac_bits < 0 || frac_bits > 15)
@@ -126,8 +126,8 @@ void add_synth_command(CLI::App& trace_cmd) {
             if (layer_index < 0)
                 throw core::InputError("--layer", "'" + o->layer + "' is not a conv layer of " +
                                                       n.name + " (see `actsparse layers " +
-                                                      net_flag(o->net) + " " +
-                                                      (o->net.net + o->net.net_dir) + "`)");
+                                                      net_flag(o->net) + " " + o->net.source() +
+                                                      "`)");
             network = n.name;
         } else {
             shape = parse_layer_arg(o->layer, "--layer");

@@ -4,6 +4,7 @@
 
 #include "core/accelergy.h"
 #include "core/error.h"
+#include "core/onnx.h"
 #include "core/timeloop.h"
 
 namespace actsparse::app {
@@ -13,25 +14,38 @@ core::LayerShape parse_layer_arg(const std::string& text, const std::string& fla
     return core::LayerShape::parse_spec(text, flag);
 }
 
-CLI::Option* add_net_source_options(CLI::App* cmd, NetArgs& args, CLI::Option* net) {
-    auto* dir = cmd->add_option("--net-dir", args.net_dir,
+NetSourceOptions add_net_source_options(CLI::App* cmd, NetArgs& args, CLI::Option* net) {
+    NetSourceOptions o;
+    o.net_dir = cmd->add_option("--net-dir", args.net_dir,
                                 "A folder of Timeloop problem files as a network, one conv "
                                 "layer per file in name order");
-    if (net) dir->excludes(net);
-    return dir;
+    o.onnx = cmd->add_option("--onnx", args.onnx,
+                             "An ONNX model (MODEL.onnx) as a network; Gemm/MatMul layers are "
+                             "convs (docs/formats.md)");
+    o.onnx->excludes(o.net_dir);
+    if (net) {
+        o.net_dir->excludes(net);
+        o.onnx->excludes(net);
+    }
+    return o;
 }
 
-std::string net_flag(const NetArgs& args) { return !args.net_dir.empty() ? "--net-dir" : "--net"; }
+std::string net_flag(const NetArgs& args) {
+    if (!args.net_dir.empty()) return "--net-dir";
+    if (!args.onnx.empty()) return "--onnx";
+    return "--net";
+}
 
 core::Network load_network(const NetArgs& args) {
-    if (!args.net.empty() + !args.net_dir.empty() != 1)
-        throw core::InputError("--net", "give exactly one of --net, --net-dir");
+    if (!args.net.empty() + !args.net_dir.empty() + !args.onnx.empty() != 1)
+        throw core::InputError("--net", "give exactly one of --net, --net-dir, --onnx");
     if (!(args.width > 0) || !std::isfinite(args.width))
         throw core::InputError("--width", "must be a finite number > 0");
     if (args.net.empty() && args.width != 1.0)
         throw core::InputError("--width",
                                "scales built-in networks only (--net), not " + net_flag(args));
     if (!args.net_dir.empty()) return core::timeloop_network(args.net_dir);
+    if (!args.onnx.empty()) return core::read_onnx_network(args.onnx);
     core::NetOptions o;
     o.width_mult = args.width;
     return core::builtin_network(args.net, o);

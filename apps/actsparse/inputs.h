@@ -1,7 +1,7 @@
 #pragma once
 /// @file Inputs several subcommands share: a layer given as a shape spec or a Timeloop
-/// problem file, and a network given as a built-in name or a folder of Timeloop problem
-/// files.
+/// problem file, and a network given as a built-in name, a folder of Timeloop problem files
+/// or an ONNX model.
 #include <CLI/CLI.hpp>
 #include <string>
 
@@ -14,22 +14,32 @@ namespace actsparse::app {
 /// `--layer SPEC` or `--layer FILE.yaml` (a Timeloop problem, versions 0.3/0.4).
 core::LayerShape parse_layer_arg(const std::string& text, const std::string& flag = "--layer");
 
-/// Where a network comes from: exactly one of the two is set.
+/// Where a network comes from: exactly one of the three is set.
 struct NetArgs {
     std::string net;      ///< --net NAME (built-in)
     std::string net_dir;  ///< --net-dir DIR (Timeloop problem files)
+    std::string onnx;     ///< --onnx MODEL.onnx (core/onnx.h)
     double width = 1.0;   ///< --width (built-in networks only)
-    bool given() const { return !net.empty() || !net_dir.empty(); }
+    bool given() const { return !net.empty() || !net_dir.empty() || !onnx.empty(); }
+    /// What names the network: the built-in name, the folder or the model file.
+    std::string source() const { return net + net_dir + onnx; }
 };
 
-/// Adds --net-dir next to an existing --net option (they exclude each other); returns it.
-CLI::Option* add_net_source_options(CLI::App* cmd, NetArgs& args, CLI::Option* net);
+/// The options add_net_source_options adds.
+struct NetSourceOptions {
+    CLI::Option* net_dir = nullptr;
+    CLI::Option* onnx = nullptr;
+};
 
-/// The network NetArgs names. Throws InputError: none or both given, --width other than 1
-/// with --net-dir, bad files.
+/// Adds --net-dir and --onnx next to an existing --net option (the three exclude each
+/// other).
+NetSourceOptions add_net_source_options(CLI::App* cmd, NetArgs& args, CLI::Option* net);
+
+/// The network NetArgs names. Throws InputError: none or several given, --width other than 1
+/// with --net-dir or --onnx, bad files.
 core::Network load_network(const NetArgs& args);
 
-/// The flag that named the network ("--net" or "--net-dir"), for messages.
+/// The flag that named the network ("--net", "--net-dir" or "--onnx"), for messages.
 std::string net_flag(const NetArgs& args);
 
 /// Loads --arch and applies --energy-table (an Accelergy ERT) when given.
