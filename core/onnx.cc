@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -23,11 +24,37 @@ std::string join(const std::vector<int64_t>& v) {
     return out + "]";
 }
 
-std::string number(double v) {
-    std::string s = std::to_string(v);
-    s.erase(s.find_last_not_of('0') + 1);
-    if (!s.empty() && s.back() == '.') s.pop_back();
+bool valid_utf8(const std::string& s) {
+    for (size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const size_t len = c < 0x80         ? 1
+                           : (c >> 5) == 6  ? 2
+                           : (c >> 4) == 14 ? 3
+                           : (c >> 3) == 30 ? 4
+                                            : 0;
+        if (len == 0 || i + len > s.size()) return false;
+        for (size_t k = 1; k < len; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+        i += len;
+    }
+    return true;
+}
+
+/// Control characters (a newline in a node name) become '?', so an error stays one line, and
+/// so do all non-ASCII bytes of a name that is not valid UTF-8 (names go into JSON reports).
+std::string printable(std::string s) {
+    const bool utf8 = valid_utf8(s);
+    for (char& c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f || (u >= 0x80 && !utf8)) c = '?';
+    }
     return s;
+}
+
+std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
 }
 
 /// An activation: the op of the graph that produces it, whether a Flatten/Reshape made it
@@ -80,7 +107,7 @@ class Reader {
         if (g_.output_size() < 1) throw InputError(where_, "the graph has no output");
         const auto out = values_.find(g_.output(0).name());
         if (out == values_.end())
-            throw InputError(where_, "graph output '" + g_.output(0).name() +
+            throw InputError(where_, "graph output '" + printable(g_.output(0).name()) +
                                          "' is not computed from the image input");
         if (net_.conv_layers().empty())
             throw InputError(where_, "no Conv, Gemm or MatMul nodes (no layer to simulate)");
@@ -90,7 +117,9 @@ class Reader {
 
   private:
     [[noreturn]] void fail(const onnx::NodeProto& n, const std::string& reason) const {
-        throw InputError(where_ + ": node '" + n.name() + "' (op " + n.op_type() + ")", reason);
+        throw InputError(
+            where_ + ": node '" + printable(n.name()) + "' (op " + printable(n.op_type()) + ")",
+            printable(reason));
     }
 
     const onnx::AttributeProto* attr(const onnx::NodeProto& n, const std::string& name) const {
@@ -102,7 +131,7 @@ class Reader {
         const auto* a = attr(n, name);
         if (!a) return def;
         if (a->type() != onnx::AttributeProto::INT) fail(n, "attribute " + name + ": not an int");
-        return a->i();
+        return bounded(n, "attribute " + name, a->i());
     }
     std::vector<int64_t> attr_ints(const onnx::NodeProto& n, const std::string& name,
                                    std::vector<int64_t> def) const {
@@ -110,7 +139,9 @@ class Reader {
         if (!a) return def;
         if (a->type() != onnx::AttributeProto::INTS)
             fail(n, "attribute " + name + ": not a list of ints");
-        return {a->ints().begin(), a->ints().end()};
+        std::vector<int64_t> v;
+        for (int64_t x : a->ints()) v.push_back(bounded(n, "attribute " + name, x));
+        return v;
     }
     std::string attr_string(const onnx::NodeProto& n, const std::string& name,
                             const std::string& def) const {
@@ -127,6 +158,15 @@ class Reader {
             fail(n, "attribute " + name + ": not a float");
         return a->f();
     }
+
+    /// Sizes, strides, pads and axes beyond 2^31 in magnitude are refused, so the shape
+    /// arithmetic below cannot overflow (finalize() then checks the layer's counts).
+    int64_t bounded(const onnx::NodeProto& n, const std::string& what, double v) const {
+        if (!(std::fabs(v) <= kMaxSize))
+            fail(n, what + ": " + number(v) + " is out of range (|value| <= 2^31)");
+        return static_cast<int64_t>(v);
+    }
+    static constexpr double kMaxSize = 2147483648.0;
 
     bool has_input(const onnx::NodeProto& n, int i) const {
         return i < n.input_size() && !n.input(i).empty();
@@ -158,12 +198,13 @@ class Reader {
 
     Value image(const onnx::ValueInfoProto& in) {
         const auto dims = declared_dims(in);
-        if (!dims || dims->size() != 4 || (*dims)[1] < 1 || (*dims)[2] < 1 || (*dims)[3] < 1)
-            throw InputError(where_ + ": input '" + in.name() + "'",
+        if (!dims || dims->size() != 4 || (*dims)[1] < 1 || (*dims)[2] < 1 || (*dims)[3] < 1 ||
+            (*dims)[1] > kMaxSize || (*dims)[2] > kMaxSize || (*dims)[3] > kMaxSize)
+            throw InputError(where_ + ": input '" + printable(in.name()) + "'",
                              "needs a declared 4-D shape [N, C, H, W] with fixed C, H, W");
         Op op;
         op.kind = OpKind::kInput;
-        op.name = in.name();
+        op.name = printable(in.name());
         op.channels = (*dims)[1];
         op.height = (*dims)[2];
         op.width = (*dims)[3];
@@ -197,14 +238,25 @@ class Reader {
         if (!has_input(n, i)) fail(n, "input " + std::to_string(i) + " is missing");
         const std::string& name = n.input(i);
         auto it = params_.find(name);
-        if (it != params_.end()) return it->second;
+        if (it != params_.end()) {
+            for (int64_t d : it->second.dims)
+                if (d < 0 || d > kMaxSize)
+                    fail(n, "input '" + name + "' has dims " + join(it->second.dims) +
+                                ": out of range");
+            return it->second;
+        }
         const auto gi = graph_inputs_.find(name);
         if (gi != graph_inputs_.end() && name != image_name_) {
             const auto dims = declared_dims(*gi->second);
             if (!dims) fail(n, "weight input '" + name + "' has no declared shape");
             Param p;
             p.dims = *dims;
-            return params_.emplace(name, p).first->second;
+            it = params_.emplace(name, p).first;
+            for (int64_t d : it->second.dims)
+                if (d > kMaxSize)
+                    fail(n, "input '" + name + "' has dims " + join(it->second.dims) +
+                                ": out of range");
+            return it->second;
         }
         if (is_value(name))
             fail(n, "input '" + name +
@@ -269,7 +321,7 @@ class Reader {
     const Op& op_of(const Value& v) const { return net_.ops[static_cast<size_t>(v.op)]; }
 
     std::string op_name(const onnx::NodeProto& n, int index) {
-        std::string base = n.name();
+        std::string base = printable(n.name());
         while (!base.empty() && base.front() == '/') base.erase(base.begin());
         if (base.empty()) base = n.op_type() + "_" + std::to_string(index);
         std::string name = base;
@@ -642,7 +694,7 @@ class Reader {
     void reduce_mean(const onnx::NodeProto& n, int index) {
         auto axes = attr_ints(n, "axes", {});
         if (axes.empty() && has_input(n, 1))
-            for (double v : values_of(n, 1)) axes.push_back(static_cast<int64_t>(v));
+            for (double v : values_of(n, 1)) axes.push_back(bounded(n, "axes", v));
         for (auto& a : axes)
             if (a < 0) a += 4;
         std::sort(axes.begin(), axes.end());
@@ -665,7 +717,8 @@ class Reader {
         Value x = value(n, 0);
         const auto shape = values_of(n, 1);
         const int64_t features = op_of(x).numel();
-        std::vector<int64_t> s(shape.begin(), shape.end());
+        std::vector<int64_t> s;
+        for (double v : shape) s.push_back(bounded(n, "target shape", v));
         const bool ok = s.size() == 2 && (s[0] == 0 || s[0] == 1 || s[0] == -1) &&
                         (s[1] == -1 || s[1] == features) && !(s[0] == -1 && s[1] == -1);
         if (!ok)
@@ -687,7 +740,7 @@ class Reader {
             pads = attr_ints(n, "pads", {});
             fill = attr_float(n, "value").value_or(0.0);
         } else {
-            for (double v : values_of(n, 1)) pads.push_back(static_cast<int64_t>(v));
+            for (double v : values_of(n, 1)) pads.push_back(bounded(n, "pads", v));
             if (has_input(n, 2)) {
                 const auto v = values_of(n, 2);
                 if (v.size() != 1) fail(n, "input '" + n.input(2) + "' is not a scalar");

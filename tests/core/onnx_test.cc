@@ -291,6 +291,18 @@ TEST(Onnx, CorruptOrMissingFileIsOneLineInputError) {
     EXPECT_THROW(read_onnx_network(kFixtures + "no-such.onnx"), InputError);
 }
 
+// A node name with a newline (or bytes that are not UTF-8) cannot break the one-line error
+// or the JSON reports that carry layer names.
+TEST(Onnx, NodeNamesAreMadePrintable) {
+    ModelBuilder b(2, 4, 4);
+    b.node("Softsign", "bad\nname", {"x"}, "y");
+    EXPECT_EQ(b.error("y"), "m.onnx: node 'bad?name' (op Softsign): unsupported operator");
+    ModelBuilder c(2, 4, 4);
+    c.conv("conv\xff", "x", "y", 2, 2, 1);
+    const Network n = c.read("y");
+    EXPECT_EQ(n.conv_layers().at(0).name, "conv?");
+}
+
 TEST(Onnx, UnsupportedOperatorNamesFileNodeAndOperator) {
     const std::string path = kFixtures + "unsupported.onnx";
     try {
