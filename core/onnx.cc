@@ -71,9 +71,10 @@ struct Value {
 struct Param {
     std::vector<int64_t> dims;
     const onnx::TensorProto* data = nullptr;
-    int64_t numel() const {
-        int64_t n = 1;
-        for (int64_t d : dims) n *= d;
+    /// In floating point: a corrupt file's dims cannot overflow it.
+    double numel() const {
+        double n = 1;
+        for (int64_t d : dims) n *= static_cast<double>(d);
         return n;
     }
 };
@@ -312,9 +313,9 @@ class Reader {
                 fail(n, "input '" + n.input(i) + "' has an unsupported data type (" +
                             std::to_string(t.data_type()) + ")");
         }
-        if (static_cast<int64_t>(out.size()) != p.numel())
+        if (static_cast<double>(out.size()) != p.numel())
             fail(n, "input '" + n.input(i) + "' holds " + std::to_string(out.size()) +
-                        " values, its dims " + join(p.dims) + " say " + std::to_string(p.numel()));
+                        " values, its dims " + join(p.dims) + " say " + number(p.numel()));
         return out;
     }
 
@@ -323,7 +324,7 @@ class Reader {
     std::string op_name(const onnx::NodeProto& n, int index) {
         std::string base = printable(n.name());
         while (!base.empty() && base.front() == '/') base.erase(base.begin());
-        if (base.empty()) base = n.op_type() + "_" + std::to_string(index);
+        if (base.empty()) base = printable(n.op_type()) + "_" + std::to_string(index);
         std::string name = base;
         for (int k = 2; names_.count(name); ++k) name = base + "#" + std::to_string(k);
         names_.insert(name);
@@ -543,9 +544,9 @@ class Reader {
     void batch_norm(const onnx::NodeProto& n, int index) {
         const Value x = value(n, 0);
         const Param& scale = param(n, 1);
-        if (scale.numel() != op_of(x).channels)
-            fail(n, "scale '" + n.input(1) + "' has " + std::to_string(scale.numel()) +
-                        " values for " + std::to_string(op_of(x).channels) + " channels");
+        if (scale.numel() != static_cast<double>(op_of(x).channels))
+            fail(n, "scale '" + n.input(1) + "' has " + number(scale.numel()) + " values for " +
+                        std::to_string(op_of(x).channels) + " channels");
         set_output(n, 0, push(n, index, OpKind::kBatchNorm, {x}));
     }
 
@@ -583,7 +584,7 @@ class Reader {
             Op& op = net_.ops[static_cast<size_t>(x.op)];
             const Param& b = param(n, 1 - vi);
             if (op.kind != OpKind::kConv || op.bias || op.conv.P != 1 || op.conv.Q != 1 ||
-                b.numel() != op.channels)
+                b.numel() != static_cast<double>(op.channels))
                 fail(n, "adding a constant is supported only as the bias of a MatMul");
             op.bias = true;
             return set_output(n, 0, x);
