@@ -274,6 +274,58 @@ TEST(Onnx, DilationAndAsymmetricPaddingAreErrorsNamingNodeAndAttribute) {
               "is not supported (a layer pads both sides of an axis equally)");
 }
 
+// What the graph cannot represent is refused naming the node: a zero Pad before a max-pool
+// (which pads with -inf), a Reshape that is not a flatten, a transposed Gemm activation, a
+// rectangular pool, a weight computed by the graph.
+TEST(Onnx, UnrepresentableNodesAreErrors) {
+    auto pad_then = [](const std::string& op) {
+        ModelBuilder b(2, 6, 6);
+        b.constant("pads", {8}, {0, 0, 1, 1, 0, 0, 1, 1}, true);
+        b.node("Pad", "pad", {"x", "pads"}, "p");
+        auto& pool = b.node(op, "pool", {"p"}, "y");
+        ModelBuilder::ints(pool, "kernel_shape", {3, 3});
+        return b;
+    };
+    EXPECT_EQ(pad_then("MaxPool").error("y"),
+              "m.onnx: node 'pool' (op MaxPool): input 'p' comes from a zero Pad, which is "
+              "supported only before Conv and AveragePool");
+    auto avg = pad_then("AveragePool");
+    avg.conv("c", "y", "z", 2, 2, 1);
+    const Network n = avg.read("z");
+    const Op* pool = find_op(n, "pool");
+    ASSERT_NE(pool, nullptr);
+    EXPECT_EQ(pool->kind, OpKind::kAvgPool);
+    EXPECT_EQ(pool->pad, 1);
+    EXPECT_TRUE(pool->count_include_pad);
+    EXPECT_EQ(pool->height, 6);
+
+    ModelBuilder r(2, 4, 4);
+    r.constant("shape", {3}, {1, 8, 4}, true);
+    r.node("Reshape", "rs", {"x", "shape"}, "y");
+    EXPECT_EQ(r.error("y"),
+              "m.onnx: node 'rs' (op Reshape): target shape [1, 8, 4]: only flattening to [N, 32] "
+              "is supported");
+
+    ModelBuilder g(4, 1, 1);
+    g.weight("w", {4, 3});
+    ModelBuilder::integer(g.node("Gemm", "fc", {"x", "w"}, "y"), "transA", 1);
+    EXPECT_EQ(g.error("y"),
+              "m.onnx: node 'fc' (op Gemm): attribute transA = 1 is not supported (the "
+              "activation must be A)");
+
+    ModelBuilder p(2, 6, 6);
+    ModelBuilder::ints(p.node("MaxPool", "pool", {"x"}, "y"), "kernel_shape", {3, 2});
+    EXPECT_NE(p.error("y").find("node 'pool' (op MaxPool): kernel [3, 2]"), std::string::npos)
+        << p.error("y");
+
+    ModelBuilder w(2, 6, 6);
+    w.conv("a", "x", "ao", 2, 2, 1);
+    w.node("Conv", "c", {"x", "ao"}, "y");
+    EXPECT_EQ(w.error("y"),
+              "m.onnx: node 'c' (op Conv): input 'ao' (weights) is computed by the graph; only "
+              "initializers, Constant nodes and graph inputs are supported");
+}
+
 TEST(Onnx, CorruptOrMissingFileIsOneLineInputError) {
     try {
         parse_onnx_network(std::string("\xff\xff\xff\xff not a model", 18), "bad.onnx", "bad");
