@@ -4,7 +4,7 @@
 Debian 12's python3-torch 1.13 and python3-torchvision 0.14 (apt-get install -y
 python3-torchvision python3-onnx). Run from anywhere: /usr/bin/python3 scripts/export_onnx_fixtures.py
 
-The three torchvision networks are exported without parameters (export_params=False: the
+The torchvision networks are exported without parameters (export_params=False: the
 weights are graph inputs that carry only their shapes), a few KB each, in eval mode. Each is
 taken at the input size and class count of the built-in network it is compared with
 (docs/networks.md, "Cross-check against torchvision"):
@@ -14,6 +14,7 @@ taken at the input size and class count of the built-in network it is compared w
 - inception_v3(num_classes=10, aux_logits=False) at 1x3x259x259 <-> inceptionv3-cifar:
   torchvision's stride-2 stem needs at least 75x75, and 259 is the smallest size at which
   its Mixed_5b input is 30x30, the built-in's grid after its stride-1 stem.
+- vgg16() at 1x3x224x224                        <-> vgg16 (defined as torchvision's)
 
 Plus small models for the reader's own tests: tiny.onnx (conv + BN + ReLU6 + pools + add +
 concat + linear) exported once with and once without parameters, and unsupported.onnx (a
@@ -31,6 +32,8 @@ OPSET = 13
 
 
 def export(model, size, name, params=False):
+    """Exports `model` (built by the caller right after seeding, so its weights do not depend
+    on the models exported before it)."""
     model.eval()
     x = torch.zeros(1, size[0], size[1], size[2])
     path = os.path.join(OUT, name)
@@ -76,16 +79,21 @@ class Unsupported(nn.Module):
 
 
 def main():
-    torch.manual_seed(0)
     os.makedirs(OUT, exist_ok=True)
     tv = torchvision.models
-    export(tv.mobilenet_v2(num_classes=10), (3, 32, 32), "mobilenet_v2.onnx")
-    export(tv.squeezenet1_1(num_classes=10), (3, 32, 32), "squeezenet1_1.onnx")
-    export(tv.inception_v3(num_classes=10, aux_logits=False, init_weights=False), (3, 259, 259),
-           "inception_v3.onnx")
-    export(Tiny(), (3, 16, 16), "tiny.onnx")
-    export(Tiny(), (3, 16, 16), "tiny_params.onnx", params=True)
-    export(Unsupported(), (3, 8, 8), "unsupported.onnx")
+    models = [
+        (lambda: tv.mobilenet_v2(num_classes=10), (3, 32, 32), "mobilenet_v2.onnx", False),
+        (lambda: tv.squeezenet1_1(num_classes=10), (3, 32, 32), "squeezenet1_1.onnx", False),
+        (lambda: tv.inception_v3(num_classes=10, aux_logits=False, init_weights=False),
+         (3, 259, 259), "inception_v3.onnx", False),
+        (lambda: tv.vgg16(), (3, 224, 224), "vgg16.onnx", False),
+        (Tiny, (3, 16, 16), "tiny.onnx", False),
+        (Tiny, (3, 16, 16), "tiny_params.onnx", True),
+        (Unsupported, (3, 8, 8), "unsupported.onnx", False),
+    ]
+    for make, size, name, params in models:
+        torch.manual_seed(0)
+        export(make(), size, name, params)
 
 
 if __name__ == "__main__":

@@ -437,9 +437,9 @@ int64_t& field(LayerShape& s, const std::string& f) {
 
 /// Every torchvision conv layer equals the built-in's with the documented differences
 /// applied (`grid` gives the torchvision layer's input and output size from ours, for the
-/// networks whose grid differs); where the built-in ends in a linear classifier, the
-/// torchvision network has one more layer, that classifier as a 1x1 conv. Returns the number
-/// of layers that differ in any field.
+/// networks whose grid differs); the built-in's linear layers (kLinear, no conv layers
+/// there) follow as conv layers in the ONNX network. Returns the number of conv layers that
+/// differ in any field.
 int cross_check(const std::string& fixture, const std::string& builtin,
                 const std::vector<Diff>& diffs,
                 const std::function<void(int, LayerShape&)>& grid = nullptr) {
@@ -447,9 +447,11 @@ int cross_check(const std::string& fixture, const std::string& builtin,
     const Network ours = builtin_network(builtin);
     const auto t = tv.conv_layers();
     const auto o = ours.conv_layers();
-    const bool linear = ours.ops.back().kind == OpKind::kLinear;
-    EXPECT_EQ(t.size(), o.size() + linear) << "torchvision's classifier is the one extra layer";
-    if (t.size() != o.size() + linear) return -1;
+    std::vector<const Op*> linear;  // our kLinear ops: conv layers in an ONNX network
+    for (const Op& op : ours.ops)
+        if (op.kind == OpKind::kLinear) linear.push_back(&op);
+    EXPECT_EQ(t.size(), o.size() + linear.size()) << "torchvision's linear layers are extra";
+    if (t.size() != o.size() + linear.size()) return -1;
     int differing = 0;
     int64_t expected_macs = 0;
     for (size_t i = 0; i < o.size(); ++i) {
@@ -468,21 +470,28 @@ int cross_check(const std::string& fixture, const std::string& builtin,
         EXPECT_EQ(t[i].input_sparse, o[i].input_sparse);
         expected_macs += want.macs();
     }
-    if (linear) {
-        // The classifier: our kLinear (pooled channels -> classes) as a 1x1 conv.
-        const Op& fc = ours.ops.back();
-        const Op& fc_in = ours.ops[static_cast<size_t>(fc.inputs.at(0))];
-        const LayerShape& last = t.back().shape;
-        EXPECT_EQ(last.C, fc_in.numel());
-        EXPECT_EQ(last.M, ours.num_classes);
-        EXPECT_EQ(last.R * last.S * last.P * last.Q, 1);
-        EXPECT_TRUE(t.back().input_sparse);
-        expected_macs += last.macs();
+    // The linear layers, in order after the convs: ours as convs whose filter covers the
+    // whole input (1x1 after global pooling), with our features and outputs.
+    for (size_t k = 0; k < linear.size(); ++k) {
+        const Op& in = ours.ops[static_cast<size_t>(linear[k]->inputs.at(0))];
+        const LayerShape& fc = t[o.size() + k].shape;
+        SCOPED_TRACE(fixture + " linear layer " + linear[k]->name + " / " + t[o.size() + k].name);
+        EXPECT_EQ(fc.C * fc.R * fc.S, in.numel());
+        EXPECT_EQ(fc.C, in.channels);
+        EXPECT_EQ(fc.R, in.height);
+        EXPECT_EQ(fc.M, linear[k]->channels);
+        EXPECT_EQ(fc.P * fc.Q, 1);
+        expected_macs += fc.macs();
     }
     EXPECT_EQ(tv.conv_macs(), expected_macs);
     EXPECT_EQ(tv.num_classes, ours.num_classes);
     return differing;
 }
+
+// torchvision vgg16 at 224x224 vs vgg16, which is defined as torchvision's: no difference
+// in any of the 13 conv layers; the three linear layers follow (classifier.0 a 7x7 conv over
+// the 512x7x7 pooled map, torchvision's AdaptiveAvgPool2d((7, 7)) being the identity there).
+TEST(OnnxCrossCheck, Vgg16) { EXPECT_EQ(cross_check("vgg16.onnx", "vgg16", {}), 0); }
 
 // torchvision mobilenet_v2 at 32x32 vs mobilenetv2-cifar: the CIFAR strides (stem stride 1
 // and the first 24-channel block's depthwise stride 1, torchvision 2) make our grid twice
