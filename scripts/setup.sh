@@ -13,7 +13,7 @@ ACTSPARSE_PACKAGES=(
     gnuplot-nox             # figures of calibration/evaluation reports
     dataset-fashion-mnist   # the default dataset, /usr/share/datasets/fashion-mnist
     python3-numpy           # checks the docs' Python trace reader
-    libonnx-dev             # ONNX models (--onnx): the generated protobuf classes
+    libonnx-dev libprotobuf-dev  # ONNX models (--onnx): the generated protobuf classes
 )
 
 missing=()
