@@ -14,6 +14,7 @@ ACTSPARSE_PACKAGES=(
     dataset-fashion-mnist   # the default dataset, /usr/share/datasets/fashion-mnist
     python3-numpy           # checks the docs' Python trace reader
     libonnx-dev libprotobuf-dev  # ONNX models (--onnx): the generated protobuf classes
+    libgloo-dev             # Gloo headers: data-parallel training over torch c10d
 )
 
 missing=()

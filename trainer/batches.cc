@@ -5,7 +5,7 @@
 namespace actsparse::trainer {
 
 Batch make_batch(const ImageSet& set, const DatasetInfo& info, const int64_t* idx, int64_t count,
-                 bool augment, uint64_t aug_seed) {
+                 bool augment, uint64_t aug_seed, int64_t first_position) {
     const int64_t c = set.channels, h = set.height, w = set.width;
     if (c != info.channels || c > 3) core::model_bug("trainer::make_batch", "channel mismatch");
     // Filled in NHWC order, which is what channels_last means for an NCHW tensor.
@@ -28,7 +28,7 @@ Batch make_batch(const ImageSet& set, const DatasetInfo& info, const int64_t* id
         int64_t dy = 0, dx = 0;
         bool flip = false;
         if (augment) {
-            SplitMix64 rng(mix_seed(aug_seed, static_cast<uint64_t>(k)));
+            SplitMix64 rng(mix_seed(aug_seed, static_cast<uint64_t>(first_position + k)));
             dy = static_cast<int64_t>(rng.below(2 * kPad + 1)) - kPad;
             dx = static_cast<int64_t>(rng.below(2 * kPad + 1)) - kPad;
             flip = (rng.next() >> 63) != 0;

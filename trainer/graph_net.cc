@@ -1,6 +1,7 @@
 #include "trainer/graph_net.h"
 
 #include "core/error.h"
+#include "trainer/datasets.h"
 
 namespace actsparse::trainer {
 
@@ -92,6 +93,25 @@ void GraphNetImpl::to_channels_last() {
         if (p.dim() == 4) p.set_data(p.data().contiguous(torch::MemoryFormat::ChannelsLast));
 }
 
+torch::Tensor GraphNetImpl::dropout(const torch::Tensor& a, double p, size_t op) const {
+    if (!is_training() || p <= 0.0) return a;
+    if (p >= 1.0) return a * 0.0;
+    // Inverted dropout with masks drawn on the host per sample (see set_dropout_seed).
+    const int64_t n = a.size(0), per = a.numel() / std::max<int64_t>(1, n);
+    torch::Tensor mask = torch::empty({n, per}, torch::kFloat32);
+    float* m = mask.data_ptr<float>();
+    const float keep = static_cast<float>(1.0 / (1.0 - p));
+    const uint64_t threshold = static_cast<uint64_t>(p * 18446744073709551616.0);
+    for (int64_t k = 0; k < n; ++k) {
+        SplitMix64 rng(mix_seed(dropout_seed_, static_cast<uint64_t>(dropout_first_ + k),
+                                static_cast<uint64_t>(op)));
+        for (int64_t j = 0; j < per; ++j) m[k * per + j] = rng.next() < threshold ? 0.0f : keep;
+    }
+    // The mask in the input's logical shape and memory format (channels_last or not).
+    mask = mask.view(a.sizes()).to(a.device(), a.scalar_type());
+    return a * mask;
+}
+
 torch::Tensor GraphNetImpl::forward(const torch::Tensor& x) {
     return forward_capture(x, std::vector<bool>(layers_.size(), false)).logits;
 }
@@ -131,8 +151,17 @@ ForwardOutput GraphNetImpl::forward_capture(const torch::Tensor& x,
                 break;
             }
             case core::OpKind::kBatchNorm:
+                if (batch_norm_ && is_training()) {
+                    auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(modules_[i].ptr().get());
+                    if (!bn)
+                        core::model_bug("trainer::GraphNet", "BatchNorm op without its module");
+                    t[i] = batch_norm_(*bn, a);
+                    break;
+                }
+                t[i] = modules_[i].forward(a);
+                break;
             case core::OpKind::kLinear:
-                t[i] = modules_[i].forward(op.kind == core::OpKind::kLinear ? a.flatten(1) : a);
+                t[i] = modules_[i].forward(a.flatten(1));
                 break;
             case core::OpKind::kReLU:
             case core::OpKind::kReLU6: {
@@ -165,7 +194,7 @@ ForwardOutput GraphNetImpl::forward_capture(const torch::Tensor& x,
                 t[i] = torch::adaptive_avg_pool2d(a, {1, 1});
                 break;
             case core::OpKind::kDropout:
-                t[i] = torch::dropout(a, op.dropout_p, is_training());
+                t[i] = dropout(a, op.dropout_p, i);
                 break;
             case core::OpKind::kLocalResponseNorm:
                 t[i] = torch::nn::functional::local_response_norm(

@@ -56,7 +56,25 @@ class GraphNetImpl : public torch::nn::Module {
     /// Converts 4-d parameters to channels_last (a no-op for their values).
     void to_channels_last();
 
+    /// In training mode, BatchNorm ops call `fn` instead of their module (data-parallel
+    /// training: statistics over all ranks' batches); an empty function restores the module.
+    using BatchNormFn =
+        std::function<torch::Tensor(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x)>;
+    void set_batch_norm(BatchNormFn fn) { batch_norm_ = std::move(fn); }
+
+    /// Dropout masks of the next training forward passes: sample k of the batch draws its
+    /// mask from SplitMix64(mix_seed(seed, first_sample + k, dropout op)), so a sample's mask
+    /// depends on its place in the global batch, not on how the batch is split over ranks
+    /// or on the device. Call before every training step.
+    void set_dropout_seed(uint64_t seed, int64_t first_sample) {
+        dropout_seed_ = seed, dropout_first_ = first_sample;
+    }
+
   private:
+    torch::Tensor dropout(const torch::Tensor& a, double p, size_t op) const;
+    BatchNormFn batch_norm_;
+    uint64_t dropout_seed_ = 0;
+    int64_t dropout_first_ = 0;
     core::Network net_;
     std::vector<core::ConvLayer> layers_;
     std::vector<int> conv_of_op_;                ///< op -> conv layer index, or -1

@@ -17,7 +17,8 @@ torch::Tensor nonzero_count(const torch::Tensor& x, bool non_negative) {
 
 StepTensors train_step(GraphNet& model, torch::optim::Optimizer& optimizer,
                        const ActivationPenalty& penalty, const torch::Tensor& images,
-                       const torch::Tensor& labels, const std::vector<bool>& count) {
+                       const torch::Tensor& labels, const std::vector<bool>& count,
+                       const std::function<void()>& after_backward) {
     const size_t n = model->conv_layers().size();
     std::vector<bool> capture = penalty.needs();
     if (capture.size() != n) capture.assign(n, false);
@@ -37,6 +38,7 @@ StepTensors train_step(GraphNet& model, torch::optim::Optimizer& optimizer,
         loss = ce + pen.total;
     }
     loss.backward();
+    if (after_backward) after_backward();
     optimizer.step();
 
     StepTensors st;

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "trainer/datasets.h"
@@ -24,9 +25,12 @@ struct StepTensors {
 /// Forward (capturing the conv inputs the penalty needs and those to count), cross-entropy
 /// + penalty, backward, optimizer step. `count` (empty, or one flag per conv layer) selects
 /// the layers whose non-zero inputs are counted. The model must be in train mode.
+/// `after_backward` (may be empty) runs between the backward pass and the optimizer step
+/// (data-parallel training averages the gradients there).
 StepTensors train_step(GraphNet& model, torch::optim::Optimizer& optimizer,
                        const ActivationPenalty& penalty, const torch::Tensor& images,
-                       const torch::Tensor& labels, const std::vector<bool>& count = {});
+                       const torch::Tensor& labels, const std::vector<bool>& count = {},
+                       const std::function<void()>& after_backward = {});
 
 /// Number of non-zero elements of x as a float64 scalar on x's device. `non_negative` (true
 /// for input_sparse conv inputs) saves a pass. Counts via sign() and per-image sums, which

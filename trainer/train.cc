@@ -19,6 +19,7 @@
 #include "trainer/checkpoint.h"
 #include "trainer/cpu_memory.h"
 #include "trainer/datasets.h"
+#include "trainer/distributed.h"
 #include "trainer/graph_net.h"
 #include "trainer/penalty.h"
 #include "trainer/penalty_plan.h"
@@ -130,6 +131,14 @@ RunSetup resolve(const TrainOptions& in) {
     positive(o.val_fraction >= 0.0 && o.val_fraction < 1.0, "--val-fraction", "must be in [0, 1)");
     positive(o.checkpoint_minutes > 0.0, "--checkpoint-minutes", "must be > 0");
     positive(o.seed >= 0, "--seed", "must be >= 0");
+    positive(o.world_size >= 1, "--world-size", "must be >= 1");
+    if (o.rank < 0 || o.rank >= o.world_size)
+        throw core::InputError("--rank", std::to_string(o.rank) + " is not below --world-size " +
+                                             std::to_string(o.world_size));
+    positive(o.world_size == 1 || !o.rendezvous.empty(), "--rendezvous",
+             "required with --world-size > 1 (file://PATH or tcp://HOST:PORT)");
+    positive(o.dist_timeout > 0.0 && std::isfinite(o.dist_timeout), "--dist-timeout",
+             "must be > 0");
 
     s.net = core::builtin_network(o.net, {1, o.width, s.info.num_classes});
     const auto& input = s.net.input();
@@ -231,6 +240,36 @@ std::vector<double> densities(const EpochSums& sums, const std::vector<core::Con
         d[l] = elems > 0.0 ? sums.nonzero[l] / elems : 0.0;
     }
     return d;
+}
+
+/// Evaluation sharded over the ranks (rank r takes every world-th image from the r-th),
+/// combined with one all-reduce: the same means as one process over all the images.
+EvalResult evaluate_ranks(GraphNet& model, const ImageSet& set, const DatasetInfo& info,
+                          const std::vector<int64_t>& idx, int64_t batch_size,
+                          int64_t limit_batches, const torch::Device& device, Distributed* dist) {
+    if (!dist) return evaluate(model, set, info, idx, batch_size, limit_batches, device);
+    std::vector<int64_t> mine;
+    for (size_t i = static_cast<size_t>(dist->rank()); i < idx.size();
+         i += static_cast<size_t>(dist->world_size()))
+        mine.push_back(idx[i]);
+    const EvalResult r = evaluate(model, set, info, mine, batch_size, limit_batches, device);
+    const size_t L = model->conv_layers().size();
+    std::vector<double> v = {r.loss * static_cast<double>(r.images),
+                             r.accuracy * static_cast<double>(r.images),
+                             static_cast<double>(r.images)};
+    for (size_t l = 0; l < L; ++l)
+        v.push_back((r.density.empty() ? 0.0 : r.density[l]) * static_cast<double>(r.images));
+    torch::Tensor t = torch::tensor(v, torch::kFloat64).to(device);
+    dist->sum(t);
+    t = t.to(torch::kCPU);
+    const double* a = t.data_ptr<double>();
+    EvalResult out;
+    out.images = static_cast<int64_t>(a[2]);
+    const double n = std::max(1.0, a[2]);
+    out.loss = a[0] / n, out.accuracy = a[1] / n;
+    out.density.resize(L);
+    for (size_t l = 0; l < L; ++l) out.density[l] = a[3 + l] / n;
+    return out;
 }
 
 double cosine_lr(double peak, int64_t step, int64_t total) {
@@ -396,6 +435,15 @@ TrainResult run_training(const TrainOptions& options) {
         }
     }
 
+    // Data-parallel: join the other ranks (bad input and an unreachable rendezvous are exit 2).
+    std::unique_ptr<Distributed> dist;
+    // (One rank with a rendezvous runs the same path: synchronised BatchNorm included.)
+    if (o.world_size > 1 || !o.rendezvous.empty())
+        dist = Distributed::connect(o.world_size, o.rank, o.rendezvous, o.dist_timeout, s.device);
+    const bool is_main = !dist || dist->rank() == 0;
+    const int64_t world = dist ? dist->world_size() : 1, rank = dist ? dist->rank() : 0;
+    const int64_t global_batch = o.batch_size * world;
+
     const bool kept_memory = keep_freed_memory();
     at::set_num_threads(static_cast<int>(o.threads));
     torch::manual_seed(static_cast<uint64_t>(o.seed));
@@ -410,10 +458,11 @@ TrainResult run_training(const TrainOptions& options) {
         split_train_val(data.train.size(), o.val_fraction, static_cast<uint64_t>(o.seed));
     std::vector<int64_t> test_idx(data.test.size());
     for (int64_t i = 0; i < data.test.size(); ++i) test_idx[i] = i;
-    int64_t batches_per_epoch = static_cast<int64_t>(split.train.size()) / o.batch_size;
+    int64_t batches_per_epoch = static_cast<int64_t>(split.train.size()) / global_batch;
     if (batches_per_epoch == 0 && o.epochs > 0)
-        throw core::InputError("--batch-size", std::to_string(o.batch_size) +
-                                                   " is larger than the training split (" +
+        throw core::InputError("--batch-size", std::to_string(global_batch) +
+                                                   " images per step is more than the training "
+                                                   "split (" +
                                                    std::to_string(split.train.size()) + " images)");
     if (o.limit_batches > 0) batches_per_epoch = std::min(batches_per_epoch, o.limit_batches);
     const int64_t total_steps = batches_per_epoch * o.epochs;
@@ -445,7 +494,7 @@ TrainResult run_training(const TrainOptions& options) {
         step = meta.at("step").get<int64_t>();
         train_seconds = meta.value("train_seconds", 0.0);
         sums = EpochSums::from_json(meta.at("sums"), num_layers);
-        trim_log(log_path, epoch);
+        if (is_main) trim_log(log_path, epoch);
         bar.message("resuming " + o.out + " at epoch " + std::to_string(epoch + 1) + ", batch " +
                     std::to_string(first_batch));
     } else {
@@ -460,8 +509,18 @@ TrainResult run_training(const TrainOptions& options) {
                                   json(o.width).dump());
             load_checkpoint(s.init_path, model, nullptr, false, s.device);
         }
-        if (fs::exists(log_path)) fs::remove(log_path);
-        fs::remove(summary_path, ec);
+        if (is_main && fs::exists(log_path)) fs::remove(log_path);
+        if (is_main) fs::remove(summary_path, ec);
+    }
+    if (dist) {
+        // Every rank has read what it needs from the run folder before rank 0 writes to it;
+        // then rank 0's weights are everyone's, and BatchNorm sees the whole global batch.
+        dist->barrier();
+        dist->broadcast_module(*model);
+        model->set_batch_norm(
+            [d = dist.get()](torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+                return d->batch_norm(bn, x);
+            });
     }
     if (s.calib && s.calib->width_mult > 0.0 && s.calib->width_mult != o.width)
         bar.message("warning: " + o.calibration + " was made at width " +
@@ -474,15 +533,16 @@ TrainResult run_training(const TrainOptions& options) {
                     "see config.json derived.calibration_warnings");
     // The folder is made only now that every input has been checked (dataset, --init,
     // calibration), so bad input leaves nothing behind.
-    fs::create_directories(run_dir, ec);
-    if (ec || !fs::is_directory(run_dir))
+    if (is_main) fs::create_directories(run_dir, ec);
+    if (is_main && (ec || !fs::is_directory(run_dir)))
         throw core::InputError("--out", o.out + ": cannot create the folder");
-    core::write_file_atomic(config_path,
-                            config_json(s, static_cast<int64_t>(split.train.size()),
-                                        static_cast<int64_t>(split.val.size()), data.test.size(),
-                                        batches_per_epoch, kept_memory)
-                                    .dump(2) +
-                                "\n");
+    if (is_main)
+        core::write_file_atomic(
+            config_path, config_json(s, static_cast<int64_t>(split.train.size()),
+                                     static_cast<int64_t>(split.val.size()), data.test.size(),
+                                     batches_per_epoch, kept_memory)
+                                 .dump(2) +
+                             "\n");
 
     auto meta_json = [&](int64_t at_epoch, int64_t at_batch) {
         return json{{"schema", "actsparse.checkpoint/1"},
@@ -498,8 +558,12 @@ TrainResult run_training(const TrainOptions& options) {
                     {"sums", sums.to_json()}};
     };
     auto checkpoint = [&](int64_t at_epoch, int64_t at_batch) {
-        save_checkpoint(ckpt_path, model, &optimizer, meta_json(at_epoch, at_batch), cuda_index);
+        if (is_main)
+            save_checkpoint(ckpt_path, model, &optimizer, meta_json(at_epoch, at_batch),
+                            cuda_index);
     };
+    const std::string rank_note =
+        is_main ? "" : " (rank " + std::to_string(rank) + "; rank 0 writes the run)";
 
     if (g_stop_signal != 0)
         return {TrainStatus::kInterrupted, std::string("interrupted by ") +
@@ -516,20 +580,50 @@ TrainResult run_training(const TrainOptions& options) {
         for (int64_t b = first_batch; b < batches_per_epoch; ++b) {
             const auto t0 = Clock::now();
             set_lr(optimizer, cosine_lr(o.lr, step, total_steps));
-            const Batch batch = make_batch(
-                data.train, s.info, order.data() + b * o.batch_size, o.batch_size, s.info.augment,
-                mix_seed(static_cast<uint64_t>(o.seed), static_cast<uint64_t>(epoch) + 1,
-                         static_cast<uint64_t>(b)));
+            // This rank's share of global batch b: positions [rank * B, (rank + 1) * B).
+            const int64_t first = rank * o.batch_size;
+            const Batch batch =
+                make_batch(data.train, s.info, order.data() + b * global_batch + first,
+                           o.batch_size, s.info.augment,
+                           mix_seed(static_cast<uint64_t>(o.seed), static_cast<uint64_t>(epoch) + 1,
+                                    static_cast<uint64_t>(b)),
+                           first);
+            model->set_dropout_seed(
+                mix_seed(static_cast<uint64_t>(o.seed), 0x64726f70ULL, static_cast<uint64_t>(step)),
+                first);
             const torch::Tensor x = batch.images.to(s.device), y = batch.labels.to(s.device);
             // Counting non-zeros costs about as much as the penalty's forward pass, so the
             // training densities are sampled on every kDensityEvery-th batch.
             const bool sample = b % kDensityEvery == 0;
-            const StepTensors st = train_step(model, optimizer, penalty, x, y,
-                                              sample ? count_layers : std::vector<bool>());
-            const torch::Tensor host =
-                (sample ? torch::cat({st.stats, st.nonzero}) : st.stats).to(torch::kCPU);
+            const StepTensors st = train_step(
+                model, optimizer, penalty, x, y, sample ? count_layers : std::vector<bool>(),
+                dist ? std::function<void()>([&] { dist->average_gradients(*model); })
+                     : std::function<void()>());
+            if (g_interrupt_after_steps > 0 && --g_interrupt_after_steps == 0)
+                g_stop_signal = SIGINT;
+            // One all-reduce per step: the ranks' statistics (summed), whether any rank was
+            // asked to stop and whether rank 0's checkpoint timer is due, so that every rank
+            // takes the same decisions at the same step.
+            const bool ckpt_due = std::chrono::duration<double>(Clock::now() - last_ckpt).count() >
+                                      60.0 * o.checkpoint_minutes &&
+                                  b + 1 < batches_per_epoch;
+            torch::Tensor reduced = sample ? torch::cat({st.stats, st.nonzero}) : st.stats;
+            if (dist) {
+                const auto fo = reduced.options();
+                reduced = torch::cat({reduced, torch::tensor({g_stop_signal != 0 ? 1.0 : 0.0,
+                                                              is_main && ckpt_due ? 1.0 : 0.0},
+                                                             torch::kFloat64)
+                                                   .to(fo.device())});
+                dist->sum(reduced);
+            }
+            const torch::Tensor host = reduced.to(torch::kCPU);
             const double* v = host.data_ptr<double>();
-            if (!std::isfinite(v[0])) {
+            const size_t nflags = static_cast<size_t>(host.numel()) - 2;
+            const bool stop = dist ? v[nflags] > 0.0 : g_stop_signal != 0;
+            const bool save_now = dist ? v[nflags + 1] > 0.0 : ckpt_due;
+            // Per-rank means summed over the ranks: divide by the world for the global mean.
+            const double w = static_cast<double>(world);
+            if (!std::isfinite(v[0])) {  // summed over the ranks: all of them stop
                 std::ostringstream msg;
                 msg << "non-finite loss (" << v[0] << ") at epoch " << epoch + 1 << ", batch "
                     << b + 1 << " (step " << step + 1 << "): cross-entropy " << v[1] << ", L1 term "
@@ -542,14 +636,14 @@ TrainResult run_training(const TrainOptions& options) {
                 bar.end_line();
                 return {TrainStatus::kDiverged, msg.str()};
             }
-            sums.loss += v[0] * o.batch_size;
-            sums.ce += v[1] * o.batch_size;
-            sums.l1 += v[2] * o.batch_size;
-            sums.hoyer += v[3] * o.batch_size;
+            sums.loss += v[0] / w * global_batch;
+            sums.ce += v[1] / w * global_batch;
+            sums.l1 += v[2] / w * global_batch;
+            sums.hoyer += v[3] / w * global_batch;
             sums.correct += v[4];
-            sums.images += static_cast<double>(o.batch_size);
+            sums.images += static_cast<double>(global_batch);
             if (sample) {
-                sums.density_images += static_cast<double>(o.batch_size);
+                sums.density_images += static_cast<double>(global_batch);
                 for (size_t l = 0; l < num_layers; ++l) sums.nonzero[l] += v[5 + l];
             }
             ++sums.batches;
@@ -558,28 +652,27 @@ TrainResult run_training(const TrainOptions& options) {
             bar.update(b + 1, sums.loss / sums.images, sums.correct / sums.images,
                        mean_sparse_density(layers, densities(sums, layers)));
 
-            if (g_interrupt_after_steps > 0 && --g_interrupt_after_steps == 0)
-                g_stop_signal = SIGINT;
-            if (g_stop_signal != 0) {
+            if (stop) {
                 checkpoint(epoch, b + 1);
                 const int sig = g_stop_signal;
                 bar.end_line();
-                return {TrainStatus::kInterrupted,
-                        std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                            ": checkpoint saved at epoch " + std::to_string(epoch + 1) +
-                            ", batch " + std::to_string(b + 1) + " in " + ckpt_path +
-                            "; continue with --resume"};
+                return {TrainStatus::kInterrupted, std::string("interrupted by ") +
+                                                       (sig == 0        ? "another rank"
+                                                        : sig == SIGINT ? "SIGINT"
+                                                                        : "SIGTERM") +
+                                                       ": checkpoint saved at epoch " +
+                                                       std::to_string(epoch + 1) + ", batch " +
+                                                       std::to_string(b + 1) + " in " + ckpt_path +
+                                                       "; continue with --resume" + rank_note};
             }
-            if (std::chrono::duration<double>(Clock::now() - last_ckpt).count() >
-                    60.0 * o.checkpoint_minutes &&
-                b + 1 < batches_per_epoch) {
+            if (save_now) {
                 checkpoint(epoch, b + 1);
                 last_ckpt = Clock::now();
             }
         }
 
-        const EvalResult val = evaluate(model, data.train, s.info, split.val, o.batch_size,
-                                        o.limit_eval_batches, s.device);
+        const EvalResult val = evaluate_ranks(model, data.train, s.info, split.val, o.batch_size,
+                                              o.limit_eval_batches, s.device, dist.get());
         const std::vector<double> train_density = densities(sums, layers);
         const double n = std::max(1.0, sums.images);
         json layer_log = json::array();
@@ -619,18 +712,27 @@ TrainResult run_training(const TrainOptions& options) {
         bar.finish(tail.str());
         // Log first, then the checkpoint: a kill between the two leaves a line that a resume
         // (which restarts from the previous checkpoint) trims away.
-        append_line(log_path, line);
+        if (is_main) append_line(log_path, line);
         sums = EpochSums();
         sums.nonzero.assign(num_layers, 0.0);
         first_batch = 0;
         checkpoint(epoch + 1, 0);
         last_ckpt = Clock::now();
     }
-    if (!fs::exists(ckpt_path)) checkpoint(epoch, 0);  // --epochs 0: the evaluated model
-    save_weights_safetensors((run_dir / "model.safetensors").string(), model, meta_json(epoch, 0));
+    if (is_main && !fs::exists(ckpt_path)) checkpoint(epoch, 0);  // --epochs 0: the model
+    if (is_main)
+        save_weights_safetensors((run_dir / "model.safetensors").string(), model,
+                                 meta_json(epoch, 0));
 
-    const EvalResult test =
-        evaluate(model, data.test, s.info, test_idx, o.batch_size, o.limit_eval_batches, s.device);
+    const EvalResult test = evaluate_ranks(model, data.test, s.info, test_idx, o.batch_size,
+                                           o.limit_eval_batches, s.device, dist.get());
+    if (!is_main) {
+        std::ostringstream msg;
+        msg.precision(4);
+        msg << "rank " << rank << " done: test accuracy " << 100.0 * test.accuracy
+            << "% (rank 0 writes " << o.out << ")";
+        return {TrainStatus::kCompleted, msg.str()};
+    }
     json summary;
     summary["schema"] = "actsparse.summary/1";
     summary["network"] = s.net.name;

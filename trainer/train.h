@@ -40,6 +40,12 @@ struct TrainOptions {
     double checkpoint_minutes = 5.0;  ///< wall-clock interval of mid-epoch checkpoints
     bool resume = false;
     bool progress = true;  ///< progress bar on stderr
+    // Data-parallel training (docs/scaling.md): world_size processes, one per rank, each
+    // with batch_size images of every global batch of world_size * batch_size.
+    int64_t world_size = 1;
+    int64_t rank = 0;
+    std::string rendezvous;     ///< file://PATH | tcp://HOST:PORT (needed when world_size > 1)
+    double dist_timeout = 300;  ///< seconds to join, and before a silent rank counts as lost
 };
 
 nlohmann::json to_json(const TrainOptions& o);
@@ -49,7 +55,7 @@ TrainOptions train_options_from_json(const nlohmann::json& j, const std::string&
 
 /// Keys that may differ between a run and its resumption (they do not change what is
 /// trained): threads, device, checkpoint_minutes, progress, resume, baseline_run,
-/// limit_eval_batches.
+/// limit_eval_batches, rank, rendezvous, dist_timeout.
 bool resume_may_change(const std::string& key);
 
 /// The options stored in RUN_DIR/config.json (InputError when absent or unreadable).

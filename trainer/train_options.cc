@@ -37,10 +37,18 @@ namespace actsparse::trainer {
     X(resume)                            \
     X(progress)
 
+// Added with data-parallel training: optional in a config.json (older runs lack them).
+#define ACTSPARSE_TRAIN_OPTIONAL_FIELDS(X) \
+    X(world_size)                          \
+    X(rank)                                \
+    X(rendezvous)                          \
+    X(dist_timeout)
+
 nlohmann::json to_json(const TrainOptions& o) {
     nlohmann::json j;
 #define X(f) j[#f] = o.f;
     ACTSPARSE_TRAIN_OPTION_FIELDS(X)
+    ACTSPARSE_TRAIN_OPTIONAL_FIELDS(X)
 #undef X
     return j;
 }
@@ -59,15 +67,25 @@ TrainOptions train_options_from_json(const nlohmann::json& j, const std::string&
     }
     ACTSPARSE_TRAIN_OPTION_FIELDS(X)
 #undef X
+#define X(f)                                                                           \
+    known.insert(#f);                                                                  \
+    if (j.contains(#f)) try {                                                          \
+            j.at(#f).get_to(o.f);                                                      \
+        } catch (const nlohmann::json::exception&) {                                   \
+            throw core::InputError(where + ": " #f, "wrong type: " + j.at(#f).dump()); \
+        }
+    ACTSPARSE_TRAIN_OPTIONAL_FIELDS(X)
+#undef X
     for (const auto& [k, v] : j.items())
         if (!known.count(k)) throw core::InputError(where + ": " + k, "unknown key");
     return o;
 }
 
 bool resume_may_change(const std::string& key) {
-    static const std::set<std::string> keys = {"threads",           "device", "checkpoint_minutes",
-                                               "progress",          "resume", "baseline_run",
-                                               "limit_eval_batches"};
+    static const std::set<std::string> keys = {
+        "threads",    "device",       "checkpoint_minutes", "progress",
+        "resume",     "baseline_run", "limit_eval_batches", "rank",
+        "rendezvous", "dist_timeout"};
     return keys.count(key) > 0;
 }
 

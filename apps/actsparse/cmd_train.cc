@@ -75,6 +75,17 @@ void add_train_command(CLI::App& app) {
     opt("--lambda2", o.lambda2, "Hoyer strength (all but baseline; default 0.5)");
     opt("--checkpoint-minutes", o.checkpoint_minutes, "Minutes between mid-epoch checkpoints")
         ->capture_default_str();
+    opt("--world-size", o.world_size,
+        "Data-parallel training: number of ranks (processes), each with --batch-size images")
+        ->capture_default_str();
+    opt("--rank", o.rank, "This process's rank, 0 .. world size - 1 (rank 0 writes the run)")
+        ->capture_default_str();
+    opt("--rendezvous", o.rendezvous,
+        "Where the ranks meet: file://PATH (shared file system) or tcp://HOST:PORT (rank 0 "
+        "serves it)");
+    opt("--dist-timeout", o.dist_timeout,
+        "Seconds to wait for the other ranks to join, and before a silent rank counts as lost")
+        ->capture_default_str();
     st->keyed.emplace_back(cmd->add_flag("--resume", o.resume,
                                          "Continue the run in --out from its checkpoint "
                                          "(flags not given are taken from its config.json)"),
