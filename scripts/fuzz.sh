@@ -19,7 +19,7 @@ JOBS=${ACTSPARSE_JOBS:-$(nproc)}
 CXX_FUZZ=${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++ || true)}
 CC_FUZZ=${CC_FUZZ:-$(command -v clang-14 || command -v clang || true)}
 [ -n "$CXX_FUZZ" ] || { echo "fuzz: no clang++ (apt-get install clang-14)" >&2; exit 1; }
-read -r -a targets <<<"${FUZZ_TARGETS:-trace safetensors arch calib layer_spec timeloop mapping}"
+read -r -a targets <<<"${FUZZ_TARGETS:-trace safetensors arch calib layer_spec timeloop mapping onnx}"
 start=$(date +%s)
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
     CC=$CC_FUZZ CXX=$CXX_FUZZ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
