@@ -328,7 +328,8 @@ TEST(Onnx, UnrepresentableNodesAreErrors) {
 
 TEST(Onnx, CorruptOrMissingFileIsOneLineInputError) {
     try {
-        parse_onnx_network(std::string("\xff\xff\xff\xff not a model", 18), "bad.onnx", "bad");
+        const char bytes[] = "\xff\xff\xff\xff not a model";
+        parse_onnx_network(std::string(bytes, sizeof bytes - 1), "bad.onnx", "bad");
         FAIL() << "parsed";
     } catch (const InputError& e) {
         EXPECT_EQ(std::string(e.what()),
