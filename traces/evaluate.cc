@@ -197,6 +197,7 @@ struct CalibInfo {
     core::Calibration c;
     bool has_mapping_density = false;  ///< the file records it (every calibrate run does)
     double mapping_density = -1;       ///< < 0: null
+    std::string arch_hash;             ///< core::arch_hash of its arch ("" if not recorded)
 };
 
 CalibInfo read_calibration(const std::string& path) {
@@ -211,6 +212,11 @@ CalibInfo read_calibration(const std::string& path) {
         else if (!m.is_null())
             throw core::InputError(path + ".mapping_density",
                                    "expected null or a number in (0, 1], got " + m.dump());
+    }
+    if (j.is_object() && j.contains("arch_hash")) {
+        if (!j["arch_hash"].is_string())
+            throw core::InputError(path + ".arch_hash", "expected a string");
+        ci.arch_hash = j["arch_hash"].get<std::string>();
     }
     return ci;
 }
@@ -303,6 +309,19 @@ Inputs check_inputs(const EvaluateOptions& o) {
                                              r.dir + " is width " + num(r.width),
                                          true);
             const CalibInfo& ci = in.calibs.back();
+            // The architecture (energy table included) it was fitted on, in its zero mode.
+            if (!ci.arch_hash.empty()) {
+                core::ArchConfig a = o.arch;
+                a.zero_mode = core::parse_zero_mode(c.zero_mode, path + ".zero_mode");
+                const std::string h = core::arch_hash(a);
+                if (h != ci.arch_hash)
+                    in.mismatches.report(path + ".arch_hash",
+                                         "is " + ci.arch_hash +
+                                             ", fitted on another architecture or energy "
+                                             "table than --arch (" +
+                                             h + ")",
+                                         true);
+            }
             const bool same_md = (ci.mapping_density < 0 && o.mapping_density < 0) ||
                                  (ci.mapping_density >= 0 && o.mapping_density >= 0 &&
                                   std::abs(ci.mapping_density - o.mapping_density) <= 1e-12);

@@ -67,6 +67,12 @@ calib gate.json tiny gate 0.25 null
 calib other-net.json squeezenet-fmnist skip 0.25 null
 calib width1.json tiny skip 1 null
 calib md05.json tiny skip 0.25 0.5
+# The same with an arch_hash: the evaluated arch's (from a simulate report) and another one.
+"$A" simulate --layer C=2,M=2,R=1,S=1,P=2,Q=2 --zero-mode skip --quiet --out hash.json ||
+    fail "simulate for the arch hash: exit $?"
+HASH=$(python3 -c 'import json; print(json.load(open("hash.json"))["arch_hash"])')
+sed "s/\"form\"/\"arch_hash\": \"$HASH\", \"form\"/" good.json >hashed.json
+sed 's/"form"/"arch_hash": "0123456789abcdef", "form"/' good.json >otherarch.json
 EV=("$A" evaluate --runs base hyb --images 2 --zero-mode skip)
 
 # A fitting calibration: predictions in the table, no warning.
@@ -90,6 +96,12 @@ expect_input_error "--mapping-density against null" \
 expect_input_error "mapping density against none given" \
     'md05.json.mapping_density: is 0.5 but --mapping-density is not given' \
     "${EV[@]}" --calibration md05.json --out out
+expect_input_error "another architecture" \
+    'otherarch.json.arch_hash: is 0123456789abcdef, fitted on another architecture or energy table than --arch (' \
+    "${EV[@]}" --calibration otherarch.json --out out
+"${EV[@]}" --calibration hashed.json --out out >/dev/null 2>hashed.err ||
+    fail "a calibration with the evaluated arch's hash: exit $?: $(cat hashed.err)"
+grep -q warning hashed.err && fail "the evaluated arch's hash warns: $(cat hashed.err)"
 expect_input_error "a zero mode not evaluated" \
     'gate.json.zero_mode: is "gate" but --zero-mode evaluates skip' \
     "${EV[@]}" --calibration gate.json --out out
