@@ -54,7 +54,7 @@ using Group = c10::intrusive_ptr<c10d::ProcessGroup>;
 
 /// Runs a collective and waits for it; a failure (a peer that died or went silent past the
 /// timeout) becomes one clear line, exit 1.
-void run(const Group& pg, int64_t rank, const char* what,
+void run(int64_t rank, const char* what,
          const std::function<c10::intrusive_ptr<c10d::Work>()>& op) {
     try {
         op()->wait();
@@ -63,7 +63,6 @@ void run(const Group& pg, int64_t rank, const char* what,
                             std::string("lost contact with the other ranks during ") + what +
                                 " (a rank died or stopped answering): " + first_line(e.what()));
     }
-    (void)pg;
 }
 
 /// Synchronised BatchNorm: the batch statistics are summed over the ranks in the forward
@@ -83,7 +82,7 @@ struct SyncBatchNormFn : public torch::autograd::Function<SyncBatchNormFn> {
             {x.sum(dims, false, torch::kFloat64), x.square().sum(dims, false, torch::kFloat64),
              torch::full({1}, local, x.options().dtype(torch::kFloat64))});
         std::vector<torch::Tensor> v = {stats};
-        run(*pg, rank, "a BatchNorm forward", [&] { return (*pg)->allreduce(v); });
+        run(rank, "a BatchNorm forward", [&] { return (*pg)->allreduce(v); });
         const double n = stats[2 * c].item<double>();
         const torch::Tensor mean64 = stats.narrow(0, 0, c) / n;
         const torch::Tensor var64 = (stats.narrow(0, c, c) / n - mean64.square()).clamp_min(0.0);
@@ -123,7 +122,7 @@ struct SyncBatchNormFn : public torch::autograd::Function<SyncBatchNormFn> {
         const torch::Tensor sum_dy_xhat = (dy * xhat).sum(dims);
         torch::Tensor both = torch::cat({sum_dy, sum_dy_xhat});
         std::vector<torch::Tensor> v = {both};
-        run(*pg, rank, "a BatchNorm backward", [&] { return (*pg)->allreduce(v); });
+        run(rank, "a BatchNorm backward", [&] { return (*pg)->allreduce(v); });
         const torch::Tensor g_dy = both.narrow(0, 0, c), g_dy_xhat = both.narrow(0, c, c);
         const torch::Tensor dx = (w * invstd).view(shape) *
                                  (dy - (g_dy / n).view(shape) - xhat * (g_dy_xhat / n).view(shape));
@@ -146,7 +145,7 @@ class C10dGroup final : public Distributed {
         for (auto& t : all) {
             torch::Tensor flat = t.contiguous();
             std::vector<torch::Tensor> v = {flat};
-            run(pg_, rank_, "the parameter broadcast", [&] { return pg_->broadcast(v); });
+            run(rank_, "the parameter broadcast", [&] { return pg_->broadcast(v); });
             if (!flat.is_same(t)) t.copy_(flat);
         }
     }
@@ -161,7 +160,7 @@ class C10dGroup final : public Distributed {
         for (const auto& g : grads) flat_parts.push_back(g.reshape({-1}));
         torch::Tensor flat = torch::cat(flat_parts);
         std::vector<torch::Tensor> v = {flat};
-        run(pg_, rank_, "the gradient all-reduce", [&] { return pg_->allreduce(v); });
+        run(rank_, "the gradient all-reduce", [&] { return pg_->allreduce(v); });
         flat.div_(static_cast<double>(world_));
         int64_t at = 0;
         for (auto& g : grads) {
@@ -173,11 +172,11 @@ class C10dGroup final : public Distributed {
 
     void sum(torch::Tensor& t) override {
         std::vector<torch::Tensor> v = {t};
-        run(pg_, rank_, "the statistics all-reduce", [&] { return pg_->allreduce(v); });
+        run(rank_, "the statistics all-reduce", [&] { return pg_->allreduce(v); });
     }
 
     void barrier() override {
-        run(pg_, rank_, "a barrier", [&] { return pg_->barrier(); });
+        run(rank_, "a barrier", [&] { return pg_->barrier(); });
     }
 
     torch::Tensor batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) override {

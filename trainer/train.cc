@@ -608,6 +608,7 @@ TrainResult run_training(const TrainOptions& options) {
                                       60.0 * o.checkpoint_minutes &&
                                   b + 1 < batches_per_epoch;
             torch::Tensor reduced = sample ? torch::cat({st.stats, st.nonzero}) : st.stats;
+            const int64_t nstats = reduced.numel();  // the two flags follow, with dist
             if (dist) {
                 const auto fo = reduced.options();
                 reduced = torch::cat({reduced, torch::tensor({g_stop_signal != 0 ? 1.0 : 0.0,
@@ -618,16 +619,16 @@ TrainResult run_training(const TrainOptions& options) {
             }
             const torch::Tensor host = reduced.to(torch::kCPU);
             const double* v = host.data_ptr<double>();
-            const size_t nflags = static_cast<size_t>(host.numel()) - 2;
-            const bool stop = dist ? v[nflags] > 0.0 : g_stop_signal != 0;
-            const bool save_now = dist ? v[nflags + 1] > 0.0 : ckpt_due;
+            const bool stop = dist ? v[nstats] > 0.0 : g_stop_signal != 0;
+            const bool save_now = dist ? v[nstats + 1] > 0.0 : ckpt_due;
             // Per-rank means summed over the ranks: divide by the world for the global mean.
             const double w = static_cast<double>(world);
             if (!std::isfinite(v[0])) {  // summed over the ranks: all of them stop
                 std::ostringstream msg;
-                msg << "non-finite loss (" << v[0] << ") at epoch " << epoch + 1 << ", batch "
-                    << b + 1 << " (step " << step + 1 << "): cross-entropy " << v[1] << ", L1 term "
-                    << v[2] << ", Hoyer term " << v[3] << "; stopped without saving, ";
+                msg << "non-finite loss (" << v[0] / w << ") at epoch " << epoch + 1 << ", batch "
+                    << b + 1 << " (step " << step + 1 << "): cross-entropy " << v[1] / w
+                    << ", L1 term " << v[2] / w << ", Hoyer term " << v[3] / w
+                    << "; stopped without saving, ";
                 if (fs::exists(ckpt_path))
                     msg << "the last good checkpoint is " << ckpt_path;
                 else
@@ -719,7 +720,7 @@ TrainResult run_training(const TrainOptions& options) {
         checkpoint(epoch + 1, 0);
         last_ckpt = Clock::now();
     }
-    if (is_main && !fs::exists(ckpt_path)) checkpoint(epoch, 0);  // --epochs 0: the model
+    if (!fs::exists(ckpt_path)) checkpoint(epoch, 0);  // --epochs 0: the evaluated model
     if (is_main)
         save_weights_safetensors((run_dir / "model.safetensors").string(), model,
                                  meta_json(epoch, 0));

@@ -14,23 +14,7 @@ if [ ! -d "$FIX/timeloop-layer-shapes" ] || [ ! -d "$FIX/accelergy-eyeriss-like"
 fi
 ALEX=$FIX/timeloop-layer-shapes/AlexNet
 ERT=$FIX/accelergy-eyeriss-like/timeloop-mapper.ERT.yaml
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_input_error() {
-    local name=$1
-    shift
-    rm -f out.json out.trace
-    "$@" >out.txt 2>err.txt
-    local rc=$? before=$fails
-    [ "$rc" -eq 2 ] || fail "$name: exit code $rc, want 2"
-    [ "$(wc -l <err.txt)" -eq 1 ] || fail "$name: stderr is not one line: $(cat err.txt)"
-    [ -e out.json ] || [ -e out.trace ] && fail "$name: partial output written"
-    [ "$fails" -eq "$before" ] && echo "ok   $name: $(cat err.txt)"
-}
-json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d" + sys.argv[2]))' "$1" "$2"; }
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
 # --version: the version and a commit (or "unknown").
 "$A" --version >v.txt || fail "--version exited $?"

@@ -7,23 +7,7 @@ set -u
 A=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 SRC=$(cd "$2" && pwd)
 FIX=$SRC/tests/fixtures/onnx
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_input_error() {
-    local name=$1
-    shift
-    rm -f out.json out.trace
-    "$@" >out.txt 2>err.txt
-    local rc=$? before=$fails
-    [ "$rc" -eq 2 ] || fail "$name: exit code $rc, want 2"
-    [ "$(wc -l <err.txt)" -eq 1 ] || fail "$name: stderr is not one line: $(cat err.txt)"
-    [ -e out.json ] || [ -e out.trace ] && fail "$name: partial output written"
-    [ "$fails" -eq "$before" ] && echo "ok   $name: $(cat err.txt)"
-}
-json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d" + sys.argv[2]))' "$1" "$2"; }
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
 # layers --onnx: torchvision's mobilenet_v2 has the built-in's 52 convs plus its classifier.
 "$A" layers --onnx "$FIX/mobilenet_v2.onnx" --json >l.json || fail "layers --onnx exited $?"
