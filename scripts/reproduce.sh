@@ -8,8 +8,9 @@
 # Budget knobs (environment): WIDTH (0.5), BASE_EPOCHS (1), BASE_BATCHES (0 = all),
 # TUNE_EPOCHS (1), TUNE_BATCHES (0), TUNE_LR (the trainer's fine-tuning default), EVAL_BATCHES
 # (0), IMAGES (4), SCALES ("1 0.3 0.1"), CALIB_ARGS (extra `calibrate` flags, e.g. a smaller
-# sweep), DATA (the dataset folder; default the trainer's), MAPPING_DENSITY (one mapping per
-# layer, planned for this density, in calibrate and evaluate; default: per point/image),
+# sweep), DATA (the dataset folder; default the trainer's), MAPPING_DENSITY (the reference
+# density each layer's one mapping is planned for, in calibrate and evaluate; default the
+# tools' 0.5; per-point re-plans the mapping for each point and image),
 # DATASET (fashion-mnist), THREADS (all cores), ARCH (eyeriss-v1; eyeriss-v2 or a YAML file:
 # calibrate and evaluate on that array). Every step resumes or is skipped when its
 # output exists, so an interrupted reproduction continues where it stopped.

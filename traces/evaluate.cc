@@ -333,7 +333,7 @@ Inputs check_inputs(const EvaluateOptions& o) {
                                              "null (planned for each point's density)") +
                         " but --mapping-density is " +
                         mapping_density_text(o.mapping_density,
-                                             "not given (planned for each image's density)"),
+                                             "per-image (planned for each image's density)"),
                     true);
         }
         in.usable.push_back(usable);

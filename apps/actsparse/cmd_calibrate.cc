@@ -38,7 +38,7 @@ struct CalibrateOpts {
     int jobs = 0;
     std::string fidelity = "fast";
     std::string objective = "energy";
-    double mapping_density = -1;
+    std::string mapping_density;  ///< empty: kDefaultMappingDensity
     std::string cache;
     std::string out = "calib.json";
     std::string report;
@@ -156,11 +156,12 @@ void run(const CalibrateOpts& o) {
     in.arch_hash = core::arch_hash(so.arch);
     in.fidelity = hw::to_string(so.fidelity);
     in.objective = tlm::to_string(so.objective);
-    if (o.mapping_density >= 0) {
-        if (!(o.mapping_density > 0 && o.mapping_density <= 1))
-            throw core::InputError("--mapping-density", "must be in (0, 1]");
-        so.mapping_density = o.mapping_density;
-        in.mapping_density = o.mapping_density;
+    const double md = o.mapping_density.empty()
+                          ? kDefaultMappingDensity
+                          : parse_mapping_density(o.mapping_density, "--mapping-density");
+    if (md >= 0) {
+        so.mapping_density = md;
+        in.mapping_density = md;
     }
     in.form = parse_form(o.form, "--form");
 
@@ -298,8 +299,10 @@ void add_calibrate_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--fidelity", o->fidelity, "fast | cycle")->capture_default_str();
     cmd->add_option("--mapping-density", o->mapping_density,
-                    "Plan every point's mapping for this density (one mapping per layer); "
-                    "default: the mapper re-picks for each point's density");
+                    "Plan every point's mapping for this reference density (one mapping per "
+                    "layer, as deployed; default " +
+                        format_density(kDefaultMappingDensity) +
+                        "), or per-point: the mapper re-picks for each point's density");
     cmd->add_option("--objective", o->objective, "Mapper objective: energy | cycles | edp")
         ->capture_default_str();
     cmd->add_option("--cache", o->cache,

@@ -2,6 +2,7 @@
 // paper's Table I and Fig. 6 (docs/cli.md).
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,26 @@
 #endif
 
 namespace actsparse::app {
+namespace {
+
+// `--mapping-density` not given: the density the calibrations' points were planned for (the
+// first file that records one; null means per point, so per image here), else
+// kDefaultMappingDensity. A file that cannot be read or holds no usable value is skipped here
+// and named by check_evaluate_inputs.
+double mapping_density_of(const std::vector<std::string>& calibrations) {
+    for (const auto& path : calibrations) {
+        std::ifstream in(path);
+        if (!in) continue;
+        const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+        if (!j.is_object() || !j.contains("mapping_density")) continue;
+        const nlohmann::json& m = j["mapping_density"];
+        if (m.is_null()) return -1;
+        if (m.is_number() && m.get<double>() > 0 && m.get<double>() <= 1) return m.get<double>();
+    }
+    return kDefaultMappingDensity;
+}
+
+}  // namespace
 
 void add_evaluate_command(CLI::App& app) {
     struct Opts {
@@ -27,7 +48,7 @@ void add_evaluate_command(CLI::App& app) {
         std::string out;
         bool reexport = false;
         bool allow_mismatch = false;
-        double mapping_density = -1;
+        std::string mapping_density;  ///< empty: as the calibrations, else the default
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand(
@@ -51,8 +72,10 @@ void add_evaluate_command(CLI::App& app) {
     cmd->add_option("--out", o->out, "Output folder")->required();
     cmd->add_flag("--reexport", o->reexport, "Export traces again even if present");
     cmd->add_option("--mapping-density", o->mapping_density,
-                    "Plan every layer's mapping for this density (as calibrate "
-                    "--mapping-density); default: for each image's measured density");
+                    "Plan every layer's one mapping for this density (as calibrate "
+                    "--mapping-density), or per-image; default: the density the --calibration "
+                    "files record, else " +
+                        format_density(kDefaultMappingDensity));
     cmd->callback([o]() {
         traces::EvaluateOptions eo;
         eo.runs = o->runs;
@@ -68,20 +91,18 @@ void add_evaluate_command(CLI::App& app) {
                                    "expected gate, skip or both, got \"" + o->zero_mode + "\"");
         eo.calibrations = o->calibrations;
         eo.allow_calibration_mismatch = o->allow_mismatch;
-        if (o->mapping_density >= 0 && !(o->mapping_density > 0 && o->mapping_density <= 1))
-            throw core::InputError("--mapping-density", "must be in (0, 1]");
-        eo.mapping_density = o->mapping_density;
+        eo.mapping_density = o->mapping_density.empty()
+                                 ? mapping_density_of(o->calibrations)
+                                 : parse_mapping_density(o->mapping_density, "--mapping-density");
         eo.out = o->out;
         eo.command = "actsparse evaluate";
         for (const auto& r : o->runs) eo.command += " --runs " + r;
         eo.command += " --arch " + o->arch + " --zero-mode " + o->zero_mode + " --images " +
                       std::to_string(o->images);
         for (const auto& c : o->calibrations) eo.command += " --calibration " + c;
-        if (o->mapping_density >= 0) {
-            char buf[32];
-            std::snprintf(buf, sizeof buf, "%g", o->mapping_density);
-            eo.command += std::string(" --mapping-density ") + buf;
-        }
+        eo.command +=
+            " --mapping-density " + (eo.mapping_density >= 0 ? format_density(eo.mapping_density)
+                                                             : std::string("per-image"));
         if (o->allow_mismatch) eo.command += " --allow-calibration-mismatch";
         eo.command += " --out " + o->out;
         // Unfinished runs and calibrations that do not fit are refused before any export.

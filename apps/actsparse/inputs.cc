@@ -1,6 +1,9 @@
 #include "apps/actsparse/inputs.h"
 
 #include <cmath>
+#include <cstdio>
+#include <exception>
+#include <string>
 
 #include "core/accelergy.h"
 #include "core/error.h"
@@ -49,6 +52,27 @@ core::Network load_network(const NetArgs& args) {
     core::NetOptions o;
     o.width_mult = args.width;
     return core::builtin_network(args.net, o);
+}
+
+double parse_mapping_density(const std::string& text, const std::string& flag) {
+    if (text == "per-point" || text == "per-image") return -1;
+    double d = 0;
+    size_t used = 0;
+    try {
+        d = std::stod(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size() || !(d > 0 && d <= 1))
+        throw core::InputError(
+            flag, "expected a density in (0, 1], per-point or per-image, got \"" + text + "\"");
+    return d;
+}
+
+std::string format_density(double d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", d);
+    return buf;
 }
 
 core::ArchConfig load_arch_with_energy(const std::string& arch, const std::string& energy_table) {

@@ -42,6 +42,18 @@ core::Network load_network(const NetArgs& args);
 /// The flag that named the network ("--net", "--net-dir" or "--onnx"), for messages.
 std::string net_flag(const NetArgs& args);
 
+/// The reference density calibrate and evaluate plan every layer's one mapping for when
+/// `--mapping-density` is not given: an accelerator's mappings are compiled before it sees an
+/// input, so one mapping per layer is the default (docs/calibration.md).
+inline constexpr double kDefaultMappingDensity = 0.5;
+
+/// `--mapping-density D|per-point|per-image`: D in (0, 1], or -1 for a mapping re-planned for
+/// each point's (image's) own density. Throws InputError naming `flag`.
+double parse_mapping_density(const std::string& text, const std::string& flag);
+
+/// A density as the command lines write it ("%g": 0.5).
+std::string format_density(double d);
+
 /// Loads --arch and applies --energy-table (an Accelergy ERT) when given.
 core::ArchConfig load_arch_with_energy(const std::string& arch, const std::string& energy_table);
 

@@ -49,6 +49,7 @@ grep -q '"zero_mode": "skip"' calib.json || fail "zero_mode"
 for key in e1 e0 c1 c0 conv map_e map_c e_l c_l e0_l c0_l mapping_changes points traces; do
     grep -q "\"$key\":" calib.json || fail "no \"$key\" in calib.json"
 done
+grep -q '"mapping_density": 0.5' calib.json || fail "not planned for the default density 0.5"
 grep -q 'ETA' run1.err || fail "no progress bar on stderr"
 grep -q '^heldout ' run1.txt || fail "no validation summary on stdout"
 ls calib.json.tmp* calib-report/*.tmp* 2>/dev/null && fail "temporary files left"
@@ -73,6 +74,14 @@ grep -qi 'warning' noval.err && fail "no-validation run warns: $(grep -i warning
 grep -q 'No validation was run' noval-report/report.md || fail "report.md does not say so"
 [ -e noval-report/fig/validation.svg ] && fail "a validation figure without validation"
 echo "ok   --validate-densities none"
+
+# --mapping-density per-point re-plans each point (null in the file); a bad value is exit 2.
+"$A" calibrate --net squeezenet-cifar --densities 0.2,1 --seeds 1 --patterns uniform --jobs 2 \
+    --validate-densities none --zero-mode skip --cache cache --out perpoint.json --report none \
+    --mapping-density per-point --quiet || fail "--mapping-density per-point exited $?"
+grep -q '"mapping_density": null' perpoint.json || fail "per-point not recorded as null"
+expect_input_error "bad mapping density" "$A" calibrate --net squeezenet-cifar --mapping-density 0
+echo "ok   --mapping-density per-point"
 
 expect_input_error "zero mode none" "$A" calibrate "${short[@]}" --zero-mode none
 expect_input_error "bad density" "$A" calibrate --net squeezenet-cifar --densities 0.2,abc

@@ -93,9 +93,12 @@ expect_input_error "another width" 'width1.json.width_mult: was made at width 1.
 expect_input_error "--mapping-density against null" \
     "good.json.mapping_density: is null (planned for each point's density) but --mapping-density is 0.5" \
     "${EV[@]}" --calibration good.json --mapping-density 0.5 --out out
-expect_input_error "mapping density against none given" \
-    'md05.json.mapping_density: is 0.5 but --mapping-density is not given' \
-    "${EV[@]}" --calibration md05.json --out out
+expect_input_error "mapping density against per-image" \
+    'md05.json.mapping_density: is 0.5 but --mapping-density is per-image' \
+    "${EV[@]}" --calibration md05.json --mapping-density per-image --out out
+expect_input_error "a bad --mapping-density" \
+    '--mapping-density: expected a density in (0, 1], per-point or per-image, got "half"' \
+    "${EV[@]}" --calibration md05.json --mapping-density half --out out
 expect_input_error "another architecture" \
     'otherarch.json.arch_hash: is 0123456789abcdef, fitted on another architecture or energy table than --arch (' \
     "${EV[@]}" --calibration otherarch.json --out out
@@ -106,9 +109,19 @@ expect_input_error "a zero mode not evaluated" \
     'gate.json.zero_mode: is "gate" but --zero-mode evaluates skip' \
     "${EV[@]}" --calibration gate.json --out out
 grep -qF -- '--allow-calibration-mismatch' err.txt || fail "the error does not name the override"
-# Agreeing mapping densities are fine.
+# Agreeing mapping densities are fine; without --mapping-density evaluate plans for the
+# density the calibration records (null: per image), and without a calibration for 0.5.
 "${EV[@]}" --calibration md05.json --mapping-density 0.5 --out out >/dev/null 2>md.err \
     || fail "--mapping-density 0.5 with a 0.5 calibration: exit $?: $(cat md.err)"
+"${EV[@]}" --calibration md05.json --out out >/dev/null 2>md.err \
+    || fail "no --mapping-density with a 0.5 calibration: exit $?: $(cat md.err)"
+grep -qF -- '--mapping-density 0.5 ' out/results.md || fail "0.5 not taken from md05.json"
+"${EV[@]}" --calibration good.json --out out >/dev/null 2>md.err \
+    || fail "no --mapping-density with a per-point calibration: exit $?: $(cat md.err)"
+grep -qF -- '--mapping-density per-image ' out/results.md || fail "per-image not taken from good.json"
+"${EV[@]}" --out out >/dev/null 2>md.err || fail "no calibration: exit $?: $(cat md.err)"
+grep -qF -- '--mapping-density 0.5 ' out/results.md || fail "the default 0.5 not recorded"
+echo "ok   the mapping density follows the calibration, else the default"
 
 # With the override: warnings on stderr and in results.md, the width-1 calibration used as
 # given, the other network's left unused ('-').

@@ -391,8 +391,8 @@ TEST(EvaluateCalibration, AnotherMappingDensityIsAnError) {
     EXPECT_TRUE(r.predicted);
     c["mapping_density"] = 0.5;
     r = try_calibration(c);
-    EXPECT_NE(r.error.find("calib.json.mapping_density: is 0.5 but --mapping-density is not "
-                           "given"),
+    EXPECT_NE(r.error.find("calib.json.mapping_density: is 0.5 but --mapping-density is "
+                           "per-image"),
               std::string::npos)
         << r.error;
     r = try_calibration(c, 0.4);
