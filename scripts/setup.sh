@@ -15,6 +15,7 @@ ACTSPARSE_PACKAGES=(
     python3-numpy           # checks the docs' Python trace reader
     libonnx-dev libprotobuf-dev  # ONNX models (--onnx): the generated protobuf classes
     libgloo-dev             # Gloo headers: data-parallel training over torch c10d
+    libjpeg62-turbo-dev libpng-dev libarchive-dev  # ImageFolder datasets (JPEG, PNG, .tar.gz)
 )
 
 missing=()

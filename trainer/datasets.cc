@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "core/error.h"
+#include "trainer/image_folder.h"
 
 namespace actsparse::trainer {
 namespace fs = std::filesystem;
@@ -142,15 +144,33 @@ ImageSet read_cifar_bin(const std::vector<std::string>& paths, int label_bytes) 
     return s;
 }
 
-DatasetFiles load_dataset(DatasetKind kind, const std::string& dir_arg) {
+DatasetFiles load_dataset(DatasetKind kind, const std::string& dir_arg,
+                          const std::string& cache_dir) {
     const DatasetInfo info = dataset_info(kind);
     const std::string dir = dir_arg.empty() ? info.default_dir : dir_arg;
+    const bool images = kind != DatasetKind::kFashionMnist;  // ImageFolder input allowed
     if (dir.empty())
         throw core::InputError("--data", std::string(to_string(kind)) +
-                                             " needs --data DIR (the folder of its .bin files)");
-    if (!fs::is_directory(dir)) throw core::InputError("--data", dir + ": no such folder");
+                                             " needs --data DIR|ARCHIVE (the folder of its .bin "
+                                             "files, or an ImageFolder tree or its .tar.gz)");
+    const bool archive = images && fs::is_regular_file(dir);
+    if (archive && !is_tar_archive_path(dir))
+        throw core::InputError("--data",
+                               dir + ": not a folder nor a .tar.gz, .tgz or .tar archive");
+    if (!archive && !fs::is_directory(dir))
+        throw core::InputError("--data",
+                               dir + (images ? ": no such folder or archive" : ": no such folder"));
     DatasetFiles out;
-    if (kind == DatasetKind::kFashionMnist) {
+    if (archive || (images && is_image_folder(dir))) {
+        ImageFolderLoad l = load_image_folder(dir, cache_dir, info.height, info.width);
+        const auto n = static_cast<int64_t>(l.data.classes.size());
+        if (n != info.num_classes)
+            throw core::InputError(
+                "--data", dir + ": " + std::to_string(n) + " class folders in train/, but " +
+                              to_string(kind) + " has " + std::to_string(info.num_classes));
+        out.train = std::move(l.data.train);
+        out.test = std::move(l.data.test);
+    } else if (kind == DatasetKind::kFashionMnist) {
         auto need = [&](const std::string& stem) {
             const std::string p = find_file(dir, {stem, stem + ".gz"});
             if (p.empty()) throw core::InputError("--data", dir + ": no " + stem + "[.gz]");

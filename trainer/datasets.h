@@ -2,7 +2,8 @@
 /// @file Image datasets held in memory as uint8 pixels, read from their standard files:
 /// Fashion-MNIST as IDX (gzipped or not; Debian's dataset-fashion-mnist puts them in
 /// /usr/share/datasets/fashion-mnist), CIFAR-10/100 in the binary format (data_batch_*.bin +
-/// test_batch.bin; train.bin + test.bin with coarse and fine labels). No LibTorch here:
+/// test_batch.bin; train.bin + test.bin with coarse and fine labels) or as JPEG/PNG images in
+/// the ImageFolder layout (trainer/image_folder.h). No LibTorch here:
 /// trainer/batches.h turns index lists into normalised, augmented tensors.
 #include <array>
 #include <cstdint>
@@ -56,10 +57,15 @@ struct DatasetFiles {
     ImageSet test;
 };
 /// Loads a dataset from `dir` ("" = DatasetInfo::default_dir). For Fashion-MNIST the files
-/// are train-images-idx3-ubyte[.gz] etc.; for CIFAR the .bin files, directly in `dir` or in
-/// its cifar-10-batches-bin / cifar-100-binary subfolder. Throws InputError("--data", ...)
-/// naming what is missing.
-DatasetFiles load_dataset(DatasetKind kind, const std::string& dir);
+/// are train-images-idx3-ubyte[.gz] etc. For CIFAR, `dir` is one of: a .tar.gz/.tgz/.tar
+/// archive of an ImageFolder tree; a folder with train/ and test/ class folders (both read
+/// by trainer/image_folder.h, decoded once and then read from the cache in `cache_dir`:
+/// "" = default_data_cache_dir(), "none" = no cache); else the folder of the binary .bin
+/// files, directly in `dir` or in its cifar-10-batches-bin / cifar-100-binary subfolder.
+/// Throws InputError("--data", ...) naming what is missing, InputError naming the file for
+/// an image that cannot be read.
+DatasetFiles load_dataset(DatasetKind kind, const std::string& dir,
+                          const std::string& cache_dir = "");
 
 /// A seeded split of the training set: `val_fraction` of the images (rounded down) go to
 /// validation, chosen by a Fisher-Yates shuffle of the indices with SplitMix64(seed).
