@@ -12,7 +12,8 @@
 # density each layer's one mapping is planned for, in calibrate and evaluate; default the
 # tools' 0.5; per-point re-plans the mapping for each point and image),
 # DATASET (fashion-mnist), THREADS (all cores), ARCH (eyeriss-v1; eyeriss-v2 or a YAML file:
-# calibrate and evaluate on that array). Every step resumes or is skipped when its
+# calibrate and evaluate on that array), DEVICE (cpu; cuda trains on a GPU), STOP_AFTER
+# (train: stop before evaluate, for a trainer-only build; scripts/gpu_table1.sh). Every step resumes or is skipped when its
 # output exists, so an interrupted reproduction continues where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,9 @@ CALIB_ARGS=${CALIB_ARGS:-}
 DATA=${DATA:-}
 MAPPING_DENSITY=${MAPPING_DENSITY:-}
 ARCH=${ARCH:-eyeriss-v1}
+DEVICE=${DEVICE:-cpu}
+STOP_AFTER=${STOP_AFTER:-}
+case "$STOP_AFTER" in "" | train) ;; *) echo "reproduce.sh: STOP_AFTER: expected train, got '$STOP_AFTER'" >&2; exit 2 ;; esac
 MAP_ARGS=()
 [ -n "$MAPPING_DENSITY" ] && MAP_ARGS=(--mapping-density "$MAPPING_DENSITY")
 export OMP_WAIT_POLICY=passive
@@ -58,7 +62,7 @@ train() {  # train RUN_DIR ARGS...: runs or resumes a training run until summary
     [ -f "$dir/config.json" ] && resume=(--resume)
     [ -n "$DATA" ] && resume+=(--data "$DATA")
     "$BIN" train --net "$NET" --dataset "$DATASET" --width "$WIDTH" --threads "$THREADS" \
-        --limit-eval-batches "$EVAL_BATCHES" --out "$dir" "${resume[@]}" "$@"
+        --device "$DEVICE" --limit-eval-batches "$EVAL_BATCHES" --out "$dir" "${resume[@]}" "$@"
 }
 
 log "train baseline"
@@ -100,6 +104,11 @@ for method in sparsity-targeting proposed-hoyer proposed-hybrid; do
     RUNS+=("$chosen")
 done
 
+if [ "$STOP_AFTER" = train ]; then
+    printf '%s\n' "${RUNS[@]}" >"$OUT/chosen-runs.txt"
+    log "stopped after training (STOP_AFTER=train): chosen runs in $OUT/chosen-runs.txt"
+    exit 0
+fi
 log "evaluate ${RUNS[*]}"
 "$BIN" evaluate --runs "${RUNS[@]}" --arch "$ARCH" --zero-mode both --images "$IMAGES" "${MAP_ARGS[@]}" \
     --calibration "$OUT/calib-skip.json" --calibration "$OUT/calib-gate.json" --out "$OUT/eval"

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# scripts/gpu_table1.sh and gpu_table1_finish.sh on the CPU (DEVICE=cpu, the build given,
+# SKIP_BUILD=1) at a tiny budget: a generated CIFAR-shaped ImageFolder archive of PNGs,
+# squeezenet-cifar at width 0.125, calibrations made here as gpu_prepare.sh makes them; the
+# device half trains and packs, the CPU half unpacks and evaluates on eyeriss-v1. Also: a
+# missing calibration is exit 2 with one line. Exit 77 (skipped) without python3.
+set -euo pipefail
+BIN=$1
+SRC=$2
+command -v python3 >/dev/null || exit 77
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+mkdir -p "$T/build/bin" "$T/carry/data" "$T/carry/calib"
+ln -s "$BIN" "$T/build/bin/actsparse"
+fail() {
+    echo "FAIL: $*"
+    tail -30 "$T/stderr" "$T"/work/runs/*/stdout.log 2>/dev/null || true
+    exit 1
+}
+
+# 10 classes, 24 training and 4 test images each: 32x32 RGB PNGs (stdlib zlib), tar.gz.
+python3 - "$T/carry/data/cifar10-jpeg.tar.gz" <<'PY'
+import io, random, struct, sys, tarfile, zlib
+def png(w, h, rgb):
+    raw = b"".join(b"\0" + bytes(rgb[y * w * 3:(y + 1) * w * 3]) for y in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+rng = random.Random(1)
+classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+with tarfile.open(sys.argv[1], "w:gz") as tar:
+    for split, n in (("train", 24), ("test", 4)):
+        for k, c in enumerate(classes):
+            for i in range(n):
+                data = png(32, 32, [min(255, max(0, 25 * k + rng.randrange(-20, 20))) for _ in range(3072)])
+                info = tarfile.TarInfo(f"cifar10/{split}/{c}/{i:04d}.png")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+PY
+for mode in skip gate; do
+    "$BIN" calibrate --net squeezenet-cifar --width 0.125 --zero-mode "$mode" --densities 0.3,1 \
+        --seeds 1 --patterns uniform --validate-densities none --jobs 2 --cache "$T/cache" \
+        --out "$T/carry/calib/squeezenet-cifar-w0.125-$mode.json" --report none --quiet \
+        2>>"$T/stderr" || fail "calibrate $mode"
+done
+
+gpu() {
+    env DEVICE=cpu SKIP_BUILD=1 BUILD_DIR="$T/build" CARRY="$T/carry" WORK="$T/work" \
+        NETS="squeezenet-cifar:0.125" BUDGET_S=400 BASE_EPOCHS=1 TUNE_EPOCHS=1 SCALES="0.3" \
+        BASE_BATCHES=2 TUNE_BATCHES=1 EVAL_BATCHES=1 THREADS=2 "$@"
+}
+gpu bash "$SRC/scripts/gpu_table1.sh" "$T/out" 2>>"$T/stderr" || fail "gpu_table1.sh failed"
+[ -f "$T/out/squeezenet-cifar.tar.gz" ] || fail "nothing packed"
+tar -tzf "$T/out/squeezenet-cifar.tar.gz" >"$T/list"
+for f in chosen-runs.txt calib-skip.json baseline/model.safetensors baseline/summary.json \
+    proposed-hybrid-x0.3/model.safetensors; do
+    grep -qx "$f" "$T/list" || fail "$f not packed: $(cat "$T/list")"
+done
+grep -q checkpoint "$T/list" && fail "checkpoints packed"
+echo "ok   gpu_table1.sh trains and packs on the CPU"
+
+# A calibration missing: one line, exit 2, before anything runs.
+rm "$T/carry/calib/squeezenet-cifar-w0.125-gate.json"
+set +e
+gpu bash "$SRC/scripts/gpu_table1.sh" "$T/out2" >/dev/null 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "missing calibration: exit $rc"
+[ "$(wc -l <"$T/err")" = 1 ] && grep -q 'squeezenet-cifar-w0.125-gate.json: missing' "$T/err" ||
+    fail "missing calibration: $(cat "$T/err")"
+echo "ok   a missing calibration is exit 2: $(cat "$T/err")"
+
+# The CPU half: unpack, re-point the data, evaluate the chosen runs on eyeriss-v1.
+env ACTSPARSE_BUILD_DIR="$T/build" DATA="$T/carry/data/cifar10-jpeg.tar.gz" IMAGES=1 V2=0 \
+    XDG_CACHE_HOME="$T/work/cache" bash "$SRC/scripts/gpu_table1_finish.sh" "$T/out" "$T/table1" \
+    2>>"$T/stderr" || fail "gpu_table1_finish.sh failed"
+md=$T/table1/squeezenet-cifar/eval-v1/results.md
+[ -f "$md" ] || fail "no results.md"
+for m in baseline sparsity-targeting proposed-hoyer proposed-hybrid; do
+    [ "$(grep -c "^| $m[ |]" "$md")" = 2 ] || fail "$m not in both tables of $md"
+done
+echo "ok   gpu_table1_finish.sh evaluates the returned runs"
