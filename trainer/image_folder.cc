@@ -380,7 +380,7 @@ Tree read_archive_tree(const std::string& path) {
     return t;
 }
 
-/// The images of one split in label order, then path order.
+/// The images of one split in the order they are read and stored.
 struct Ordered {
     std::vector<const Member*> members;
     std::vector<int64_t> labels;
@@ -607,11 +607,21 @@ ImageFolderData read_image_folder(const std::string& source, int64_t height, int
         for (const auto& c : t.class_dirs[split])
             if (!count[split].count(c))
                 throw core::InputError(t.class_where[split][c], "no .jpg, .jpeg or .png images");
-        std::sort(keyed[split].begin(), keyed[split].end(),
+        auto& ks = keyed[split];
+        std::sort(ks.begin(), ks.end(),
                   [](const auto& a, const auto& b) { return a.first < b.first; });
-        for (const auto& [k, m] : keyed[split]) {
-            ordered[split].members.push_back(m);
-            ordered[split].labels.push_back(k.first);
+        // The classes in turn: every class's first image (by path) in label order, then every
+        // class's second, ... So any prefix (--limit-eval-batches, trace export's first K
+        // test images) holds the classes alike, as the shuffled binary files do.
+        std::vector<std::pair<std::pair<int64_t, int64_t>, size_t>> turn(ks.size());
+        for (size_t i = 0, first = 0; i < ks.size(); ++i) {
+            if (i > 0 && ks[i].first.first != ks[i - 1].first.first) first = i;
+            turn[i] = {{static_cast<int64_t>(i - first), ks[i].first.first}, i};
+        }
+        std::sort(turn.begin(), turn.end());
+        for (const auto& [rank_label, i] : turn) {
+            ordered[split].members.push_back(ks[i].second);
+            ordered[split].labels.push_back(ks[i].first.first);
         }
     }
     if (ordered[1].members.empty())

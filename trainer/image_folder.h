@@ -41,8 +41,10 @@ struct DecodedImage {
 DecodedImage decode_image(const std::string& bytes, const std::string& where, int64_t height = 0,
                           int64_t width = 0);
 
-/// Reads and decodes the ImageFolder tree at `source` (a folder or an archive). Every image
-/// must be `height` x `width` (0 = the size of the first image, in label-then-path order).
+/// Reads and decodes the ImageFolder tree at `source` (a folder or an archive). Each split
+/// holds the classes in turn: the first image (by path) of every class in label order, then
+/// the second of every class, and so on, so that any prefix holds the classes alike. Every
+/// image must be `height` x `width` (0 = the size of the first image of train/ in that order).
 /// Non-image files (other extensions), hidden entries (names starting with '.') and files
 /// directly in train/ or test/ are skipped. Throws InputError naming the file (for an
 /// archive, "ARCHIVE: MEMBER") of the first image that fails.

@@ -158,17 +158,18 @@ int max_error(const ImageSet& s, int64_t i, int seed, bool gray) {
 
 void expect_tree(const ImageFolderData& d) {
     EXPECT_EQ(d.classes, (std::vector<std::string>{"a_cat", "b_dog", "c_zebra"}));
-    // Label order, then path order: a_cat/w, a_cat/x, b_dog/0, b_dog/1, c_zebra/sub/y, c_zebra/z.
+    // The classes in turn, each by path: a_cat/w, b_dog/0, c_zebra/sub/y, then a_cat/x,
+    // b_dog/1, c_zebra/z.
     ASSERT_EQ(d.train.size(), 6);
-    EXPECT_EQ(d.train.labels, (std::vector<int64_t>{0, 0, 1, 1, 2, 2}));
+    EXPECT_EQ(d.train.labels, (std::vector<int64_t>{0, 1, 2, 0, 1, 2}));
     EXPECT_EQ(d.train.channels, 3);
     EXPECT_EQ(d.train.height, 8);
     EXPECT_EQ(d.train.width, 8);
     EXPECT_EQ(max_error(d.train, 0, 4, /*gray=*/true), 0);  // PNG: exact, gray replicated
-    EXPECT_EQ(max_error(d.train, 1, 3, false), 0);
-    EXPECT_EQ(max_error(d.train, 2, 1, false), 0);
-    EXPECT_LE(max_error(d.train, 3, 2, false), 3);  // JPEG at quality 100, 4:4:4
-    EXPECT_EQ(max_error(d.train, 4, 6, false), 0);  // RGBA: alpha dropped
+    EXPECT_EQ(max_error(d.train, 3, 3, false), 0);
+    EXPECT_EQ(max_error(d.train, 1, 1, false), 0);
+    EXPECT_LE(max_error(d.train, 4, 2, false), 3);  // JPEG at quality 100, 4:4:4
+    EXPECT_EQ(max_error(d.train, 2, 6, false), 0);  // RGBA: alpha dropped
     EXPECT_LE(max_error(d.train, 5, 5, true), 3);   // gray JPEG
     for (int p = 0; p < 64; ++p) {                  // gray: R = G = B
         EXPECT_EQ(d.train.image(5)[p], d.train.image(5)[64 + p]);
@@ -239,17 +240,20 @@ TEST(ImageFolder, ReadsArchivesLikeTheFolder) {
         0u);
 }
 
-TEST(ImageFolder, LabelOrderIsClassOrderNotPathOrder) {
+TEST(ImageFolder, LabelsFollowClassNamesAndClassesTakeTurns) {
     // "x" < "x-y" as class names, but "train/x-y/..." < "train/x/..." as paths ('-' < '/').
     TempDir dir("if-order");
     put(dir.path(), "train/x/a.png", encode_png(make_pixels(1, 8, 8, 3), 8, 8, 3));
     put(dir.path(), "train/x-y/a.png", encode_png(make_pixels(2, 8, 8, 3), 8, 8, 3));
+    put(dir.path(), "train/x/b.png", encode_png(make_pixels(4, 8, 8, 3), 8, 8, 3));
     put(dir.path(), "test/x-y/a.png", encode_png(make_pixels(3, 8, 8, 3), 8, 8, 3));
     const ImageFolderData d = read_image_folder(dir.path());
     EXPECT_EQ(d.classes, (std::vector<std::string>{"x", "x-y"}));
-    EXPECT_EQ(d.train.labels, (std::vector<int64_t>{0, 1}));
+    // The classes in turn while they last: x/a, x-y/a, x/b.
+    EXPECT_EQ(d.train.labels, (std::vector<int64_t>{0, 1, 0}));
     EXPECT_EQ(max_error(d.train, 0, 1, false), 0);
     EXPECT_EQ(max_error(d.train, 1, 2, false), 0);
+    EXPECT_EQ(max_error(d.train, 2, 4, false), 0);
     EXPECT_EQ(d.test.labels, (std::vector<int64_t>{1}));
 }
 
@@ -421,9 +425,9 @@ TEST(ImageFolder, LoadDatasetCifar10FromFolderAndArchive) {
         const DatasetFiles f = load_dataset(DatasetKind::kCifar10, source, cache);
         ASSERT_EQ(f.train.size(), 20);
         ASSERT_EQ(f.test.size(), 10);
-        for (int64_t i = 0; i < 20; ++i) {
-            EXPECT_EQ(f.train.labels[i], i / 2);
-            EXPECT_EQ(f.train.image(i)[32 * 32 + 5], pattern(10 * (i / 2) + i % 2, 0, 5, 1));
+        for (int64_t i = 0; i < 20; ++i) {  // the classes in turn: 0.png of each, then 1.png
+            EXPECT_EQ(f.train.labels[i], i % 10);
+            EXPECT_EQ(f.train.image(i)[32 * 32 + 5], pattern(10 * (i % 10) + i / 10, 0, 5, 1));
         }
         for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(f.test.labels[i], i);
         EXPECT_TRUE(load_image_folder(source, cache, 32, 32).from_cache);
