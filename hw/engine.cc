@@ -133,7 +133,7 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
                                                " does not fit the array (mapping unchecked?)");
     reset_pass_state();
     place_pes(tile, geo);
-    configure_filter_bus(tile);
+    configure_filter_bus();
     configure_ifmap_bus(tile);
     configure_psum_in_bus(tile);
     configure_out_bus(tile);
@@ -142,6 +142,8 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
 
 // Step 1: every PE, flag and counter back to the start of a pass.
 void ArrayEngine::reset_pass_state() {
+    // Only the PEs of the last pass were touched since their last restart (or reinit).
+    for (int64_t i : active_) pes_[static_cast<size_t>(i)]->restart();
     active_.clear();
     std::fill(active_flag_.begin(), active_flag_.end(), 0);
     std::fill(pe_done_flag_.begin(), pe_done_flag_.end(), 0);
@@ -150,7 +152,6 @@ void ArrayEngine::reset_pass_state() {
     pe_last_active_ = -1;
     noc_ = ArrayStats{};
     noc_last_active_ = -1;
-    for (auto& pe : pes_) pe->restart();
 
     ids_.reset(num_pes());
 }
@@ -281,28 +282,13 @@ void ArrayEngine::place_pes(const PassTile& tile, const SetGeometry& geo) {
     }
 }
 
-// Step 3: the filter network, one step holding every group's p*q*S words.
-void ArrayEngine::configure_filter_bus(const PassTile& tile) {
-    const core::LayerShape& s = shape_;
-    const int64_t cg = s.c_per_group();
+// Step 3: the filter network, one step holding every group's p*q*S words (filter_fill).
+void ArrayEngine::configure_filter_bus() {
     const int64_t wb = arch_.word_bits, depth = arch_.pe.fifo_depth_words;
-    const int64_t S = tile.fcol_count, R = s.R, Sfull = s.S;
-
     filter_sched_.reset(
         1, static_cast<int64_t>(filter_groups_.size()),
         transfer_words(arch_.noc.filter_bus_bits, wb, depth),
-        [this, S](int64_t, int64_t g) {
-            const FilterGroupData& d = filter_data_[static_cast<size_t>(g)];
-            return d.p * d.q * S;
-        },
-        [this, S, R, Sfull, cg](int64_t, int64_t g, int64_t i) -> int64_t {
-            const FilterGroupData& d = filter_data_[static_cast<size_t>(g)];
-            const int64_t f = i % d.p, rest = i / d.p;
-            const int64_t col = rest % S, c = rest / S;
-            const int64_t m = d.filter_first + f;
-            const int64_t c_in_group = d.chan_first % cg + c;
-            return weight_[((m * cg + c_in_group) * R + d.frow) * Sfull + tile_.fcol_first + col];
-        });
+        TransferSource{this, &ArrayEngine::filter_words, &ArrayEngine::filter_fill});
     std::vector<MulticastGroup> tags;
     for (const auto& g : filter_groups_) tags.push_back(g.tag);
     filter_bus_.configure(tags, ids_.f_row, ids_.f_col, ids_.f_fifo, &filter_sched_);
@@ -330,25 +316,9 @@ void ArrayEngine::configure_ifmap_bus(const PassTile& tile) {
     }
     ifmap_cols_per_step_ = columns_per_step(wi, std::min(q, tile.chan_count) * max_new);
     ifmap_steps_per_image_ = ceil_div(s.Q, ifmap_cols_per_step_);
-    ifmap_sched_.reset(
-        tile.image_count * ifmap_steps_per_image_, static_cast<int64_t>(ifmap_groups_.size()), wi,
-        [this](int64_t step, int64_t g) {
-            const int64_t x0 = (step % ifmap_steps_per_image_) * ifmap_cols_per_step_;
-            const int64_t x1 = std::min(shape_.Q, x0 + ifmap_cols_per_step_);
-            return ifmap_data_[static_cast<size_t>(g)].q *
-                   (new_prefix_[static_cast<size_t>(x1)] - new_prefix_[static_cast<size_t>(x0)]);
-        },
-        [this](int64_t step, int64_t g, int64_t i) -> int64_t {
-            const IfmapGroupData& d = ifmap_data_[static_cast<size_t>(g)];
-            const int64_t img = tile_.image_first + step / ifmap_steps_per_image_;
-            int64_t x = (step % ifmap_steps_per_image_) * ifmap_cols_per_step_;
-            int64_t off = i / d.q;
-            while (off >= new_real_[static_cast<size_t>(x)])
-                off -= new_real_[static_cast<size_t>(x++)];
-            const int64_t col = new_first_[static_cast<size_t>(x)] + off;
-            const int64_t c = d.chan_first + i % d.q;
-            return ifmap_[((img * shape_.C + c) * shape_.H + d.in_row) * shape_.W + col];
-        });
+    ifmap_sched_.reset(tile.image_count * ifmap_steps_per_image_,
+                       static_cast<int64_t>(ifmap_groups_.size()), wi,
+                       TransferSource{this, &ArrayEngine::ifmap_words, &ArrayEngine::ifmap_fill});
     std::vector<MulticastGroup> tags;
     for (const auto& g : ifmap_groups_) tags.push_back(g.tag);
     ifmap_bus_.configure(tags, ids_.i_row, ids_.i_col, ids_.i_fifo, &ifmap_sched_);
@@ -377,22 +347,9 @@ void ArrayEngine::configure_psum_in_bus(const PassTile& tile) {
     const int64_t wpi = transfer_words(arch_.noc.psum_in_bus_bits, ab, pdepth);
     psum_cols_per_step_ = columns_per_step(wpi, p_max);
     psum_steps_per_image_ = ceil_div(s.Q, psum_cols_per_step_);
-    psum_sched_.reset(
-        tile.image_count * psum_steps_per_image_, static_cast<int64_t>(psum_groups_.size()), wpi,
-        [this](int64_t step, int64_t g) {
-            const int64_t x0 = (step % psum_steps_per_image_) * psum_cols_per_step_;
-            const int64_t x1 = std::min(shape_.Q, x0 + psum_cols_per_step_);
-            return chains_[static_cast<size_t>(g)].filter_count * (x1 - x0);
-        },
-        [this](int64_t step, int64_t g, int64_t i) -> int64_t {
-            const Chain& c = chains_[static_cast<size_t>(g)];
-            const int64_t img = tile_.image_first + step / psum_steps_per_image_;
-            const int64_t x =
-                (step % psum_steps_per_image_) * psum_cols_per_step_ + i / c.filter_count;
-            const int64_t f = i % c.filter_count;
-            return ofmap_[((img * shape_.M + c.filter_first + f) * shape_.P + c.orow) * shape_.Q +
-                          x];
-        });
+    psum_sched_.reset(tile.image_count * psum_steps_per_image_,
+                      static_cast<int64_t>(psum_groups_.size()), wpi,
+                      TransferSource{this, &ArrayEngine::psum_words, &ArrayEngine::psum_fill});
     psum_bus_.configure(tags, ids_.p_row, ids_.p_col, ids_.p_fifo, &psum_sched_);
 }
 
@@ -406,17 +363,98 @@ void ArrayEngine::configure_out_bus(const PassTile& tile) {
         OutSource src;
         src.fifo = &pes_[static_cast<size_t>(c.top)]->psum_out();
         src.total = tile.image_count * s.Q * c.filter_count;
-        src.sink = [this, c](int64_t seq, int64_t value) {
-            const int64_t per_image = shape_.Q * c.filter_count;
-            const int64_t img = tile_.image_first + seq / per_image, rem = seq % per_image;
-            const int64_t x = rem / c.filter_count, f = rem % c.filter_count;
-            ofmap_[((img * shape_.M + c.filter_first + f) * shape_.P + c.orow) * shape_.Q + x] =
-                value;
-        };
-        sources.push_back(std::move(src));
+        src.out = ofmap_ + ((tile.image_first * s.M + c.filter_first) * s.P + c.orow) * s.Q;
+        src.filters = c.filter_count;
+        src.cols = s.Q;
+        src.filter_stride = s.P * s.Q;
+        src.image_stride = s.M * s.P * s.Q;
+        sources.push_back(src);
     }
     out_bus_.configure(std::move(sources), transfer_words(arch_.noc.psum_out_bus_bits, ab, pdepth),
                        fast_);
+}
+
+// The words of the three input networks (TransferSource functions; `ctx` is the engine).
+// Filter network: group g's p*q*S words, filter fastest, then filter column, then channel.
+int64_t ArrayEngine::filter_words(const void* ctx, int64_t, int64_t g) {
+    const auto* e = static_cast<const ArrayEngine*>(ctx);
+    const FilterGroupData& d = e->filter_data_[static_cast<size_t>(g)];
+    return d.p * d.q * e->tile_.fcol_count;
+}
+
+void ArrayEngine::filter_fill(const void* ctx, int64_t, int64_t g, int64_t first, int64_t n,
+                              int64_t* out) {
+    const auto* e = static_cast<const ArrayEngine*>(ctx);
+    const core::LayerShape& s = e->shape_;
+    const FilterGroupData& d = e->filter_data_[static_cast<size_t>(g)];
+    const int64_t S = e->tile_.fcol_count, cg = s.c_per_group();
+    int64_t f = first % d.p, rest = first / d.p;
+    int64_t col = rest % S, c = rest / S;
+    for (int64_t k = 0; k < n; ++k) {
+        const int64_t m = d.filter_first + f;
+        const int64_t c_in_group = d.chan_first % cg + c;
+        out[k] =
+            e->weight_[((m * cg + c_in_group) * s.R + d.frow) * s.S + e->tile_.fcol_first + col];
+        if (++f < d.p) continue;
+        f = 0;
+        if (++col < S) continue;
+        col = 0;
+        ++c;
+    }
+}
+
+// Ifmap network: a step's new real columns of each ofmap column, channel fastest.
+int64_t ArrayEngine::ifmap_words(const void* ctx, int64_t step, int64_t g) {
+    const auto* e = static_cast<const ArrayEngine*>(ctx);
+    const int64_t x0 = (step % e->ifmap_steps_per_image_) * e->ifmap_cols_per_step_;
+    const int64_t x1 = std::min(e->shape_.Q, x0 + e->ifmap_cols_per_step_);
+    return e->ifmap_data_[static_cast<size_t>(g)].q *
+           (e->new_prefix_[static_cast<size_t>(x1)] - e->new_prefix_[static_cast<size_t>(x0)]);
+}
+
+void ArrayEngine::ifmap_fill(const void* ctx, int64_t step, int64_t g, int64_t first, int64_t n,
+                             int64_t* out) {
+    const auto* e = static_cast<const ArrayEngine*>(ctx);
+    const core::LayerShape& s = e->shape_;
+    const IfmapGroupData& d = e->ifmap_data_[static_cast<size_t>(g)];
+    const int64_t img = e->tile_.image_first + step / e->ifmap_steps_per_image_;
+    const int16_t* plane = e->ifmap_ + (img * s.C * s.H + d.in_row) * s.W;
+    int64_t x = (step % e->ifmap_steps_per_image_) * e->ifmap_cols_per_step_;
+    int64_t off = first / d.q, ci = first % d.q;
+    for (int64_t k = 0; k < n; ++k) {
+        while (off >= e->new_real_[static_cast<size_t>(x)])
+            off -= e->new_real_[static_cast<size_t>(x++)];
+        const int64_t col = e->new_first_[static_cast<size_t>(x)] + off;
+        out[k] = plane[(d.chan_first + ci) * s.H * s.W + col];
+        if (++ci < d.q) continue;
+        ci = 0;
+        ++off;
+    }
+}
+
+// Psum-in network: the GLB's psums of each chain, filter fastest, then ofmap column.
+int64_t ArrayEngine::psum_words(const void* ctx, int64_t step, int64_t g) {
+    const auto* e = static_cast<const ArrayEngine*>(ctx);
+    const int64_t x0 = (step % e->psum_steps_per_image_) * e->psum_cols_per_step_;
+    const int64_t x1 = std::min(e->shape_.Q, x0 + e->psum_cols_per_step_);
+    return e->chains_[static_cast<size_t>(g)].filter_count * (x1 - x0);
+}
+
+void ArrayEngine::psum_fill(const void* ctx, int64_t step, int64_t g, int64_t first, int64_t n,
+                            int64_t* out) {
+    const auto* e = static_cast<const ArrayEngine*>(ctx);
+    const core::LayerShape& s = e->shape_;
+    const Chain& c = e->chains_[static_cast<size_t>(g)];
+    const int64_t img = e->tile_.image_first + step / e->psum_steps_per_image_;
+    const int64_t* base = e->ofmap_ + ((img * s.M + c.filter_first) * s.P + c.orow) * s.Q;
+    int64_t x = (step % e->psum_steps_per_image_) * e->psum_cols_per_step_ + first / c.filter_count;
+    int64_t f = first % c.filter_count;
+    for (int64_t k = 0; k < n; ++k) {
+        out[k] = base[f * s.P * s.Q + x];
+        if (++f < c.filter_count) continue;
+        f = 0;
+        ++x;
+    }
 }
 
 // Step 7 (fast fidelity): FIFO hooks that wake the PE or network on the other side.

@@ -135,11 +135,21 @@ class ArrayEngine {
     // The steps of begin_pass(), in order.
     void reset_pass_state();
     void place_pes(const PassTile& tile, const SetGeometry& geo);
-    void configure_filter_bus(const PassTile& tile);
+    void configure_filter_bus();
     void configure_ifmap_bus(const PassTile& tile);
     void configure_psum_in_bus(const PassTile& tile);
     void configure_out_bus(const PassTile& tile);
     void install_fast_hooks();
+    // The input networks' words (TransferSource functions).
+    static int64_t filter_words(const void* ctx, int64_t step, int64_t g);
+    static void filter_fill(const void* ctx, int64_t step, int64_t g, int64_t first, int64_t n,
+                            int64_t* out);
+    static int64_t ifmap_words(const void* ctx, int64_t step, int64_t g);
+    static void ifmap_fill(const void* ctx, int64_t step, int64_t g, int64_t first, int64_t n,
+                           int64_t* out);
+    static int64_t psum_words(const void* ctx, int64_t step, int64_t g);
+    static void psum_fill(const void* ctx, int64_t step, int64_t g, int64_t first, int64_t n,
+                          int64_t* out);
 
     core::LayerShape shape_;
     Mapping mapping_;

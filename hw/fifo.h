@@ -76,13 +76,72 @@ class RegFifo {
         return n;
     }
     void push(int64_t t, T value) {
-        if (room(t) < 1 || t < last_push_) core::model_bug("RegFifo", "push into a full FIFO");
+        push_quiet(t, value);
+        on_push_(t);
+    }
+    /// push() without calling the push hook (see notify_push).
+    void push_quiet(int64_t t, T value) {
+        if (room(t) < 1) core::model_bug("RegFifo", "push into a full FIFO");
+        push_into_room(t, value);
+    }
+    /// push_quiet() for a producer that has just found room(t) >= 1 itself (room() is a scan
+    /// of the pending pops; this does not repeat it).
+    void push_into_room(int64_t t, T value) {
+        if (t < last_push_ || size_ == depth_) core::model_bug("RegFifo", "push into a full FIFO");
         buf_[index(size_)] = Entry{value, t};
         ++size_;
         last_push_ = t;
-        on_push_(t);
     }
+    /// n words, all pushed in cycle t, for a producer that has just found room(t) >= n.
+    template <typename U>
+    void push_run_into_room(int64_t t, const U* values, int64_t n) {
+        if (t < last_push_ || size_ + n > depth_)
+            core::model_bug("RegFifo", "push into a full FIFO");
+        int64_t k = index(size_);
+        for (int64_t i = 0; i < n; ++i) {
+            buf_[static_cast<size_t>(k)] = Entry{static_cast<T>(values[i]), t};
+            k = k + 1 == depth_ ? 0 : k + 1;
+        }
+        size_ += n;
+        if (n > 0) last_push_ = t;
+    }
+    /// Fast fidelity: pops up to max_n words into out, word i in cycle
+    /// w_i = max(next, its push cycle + 1), then next = w_i + 1 (a consumer taking one word a
+    /// cycle). Returns the number popped; `first` gets w_0. No hook (see notify_pop).
+    int64_t pop_paced(int64_t& next, int64_t max_n, T* out, int64_t& first) {
+        const int64_t n = size_ < max_n ? size_ : max_n;
+        if (n <= 0) return 0;
+        const int64_t last_pop =
+            pops_[static_cast<size_t>(pop_next_ == 0 ? depth_ - 1 : pop_next_ - 1)];
+        int64_t h = head_, pn = pop_next_, nx = next;
+        for (int64_t i = 0; i < n; ++i) {
+            const Entry& e = buf_[static_cast<size_t>(h)];
+            const int64_t w = nx > e.cycle + 1 ? nx : e.cycle + 1;
+            out[i] = e.value;
+            pops_[static_cast<size_t>(pn)] = w;
+            if (i == 0) first = w;
+            nx = w + 1;
+            h = h + 1 == depth_ ? 0 : h + 1;
+            pn = pn + 1 == depth_ ? 0 : pn + 1;
+        }
+        if (first < last_pop) core::model_bug("RegFifo", "pop from an empty FIFO");
+        head_ = h;
+        pop_next_ = pn;
+        size_ -= n;
+        next = nx;
+        return n;
+    }
+    /// Calls the push hook once for words pushed with push_quiet (when the hook only needs
+    /// the earliest change, not one call per word).
+    void notify_push(int64_t t) const { on_push_(t); }
     T pop(int64_t t) {
+        const T v = pop_quiet(t);
+        on_pop_(t);
+        return v;
+    }
+    /// pop() without calling the pop hook: a consumer taking several words in one go calls
+    /// notify_pop() once, with the cycle of the first (the hooks only need the earliest).
+    T pop_quiet(int64_t t) {
         const int64_t last_pop =
             pops_[static_cast<size_t>(pop_next_ == 0 ? depth_ - 1 : pop_next_ - 1)];
         if (!can_pop(t) || t < last_pop) core::model_bug("RegFifo", "pop from an empty FIFO");
@@ -91,9 +150,9 @@ class RegFifo {
         --size_;
         pops_[static_cast<size_t>(pop_next_)] = t;
         pop_next_ = pop_next_ + 1 == depth_ ? 0 : pop_next_ + 1;
-        on_pop_(t);
         return v;
     }
+    void notify_pop(int64_t t) const { on_pop_(t); }
     /// Earliest cycle >= t in which the producer sees `n` free slots, from the pops recorded
     /// so far; -1 if that needs a pop not recorded yet.
     int64_t earliest_room(int64_t t, int64_t n = 1) const {

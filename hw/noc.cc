@@ -4,13 +4,12 @@
 
 namespace actsparse::hw {
 
-void TransferSchedule::reset(int64_t steps, int64_t groups, int64_t words_per_transfer, Words words,
-                             Value value) {
+void TransferSchedule::reset(int64_t steps, int64_t groups, int64_t words_per_transfer,
+                             const TransferSource& source) {
     steps_ = groups > 0 ? steps : 0;
     groups_ = groups;
     wpt_ = std::max<int64_t>(1, words_per_transfer);
-    words_fn_ = std::move(words);
-    value_fn_ = std::move(value);
+    src_ = source;
     step_ = 0;
     step_words_.assign(static_cast<size_t>(groups), 0);
     if (steps_ > 0) begin_step();
@@ -19,7 +18,7 @@ void TransferSchedule::reset(int64_t steps, int64_t groups, int64_t words_per_tr
 void TransferSchedule::begin_step() {
     step_max_words_ = 0;
     for (int64_t g = 0; g < groups_; ++g) {
-        step_words_[static_cast<size_t>(g)] = words_fn_(step_, g);
+        step_words_[static_cast<size_t>(g)] = src_.words(src_.ctx, step_, g);
         step_max_words_ = std::max(step_max_words_, step_words_[static_cast<size_t>(g)]);
     }
     round_ = 0;
@@ -36,8 +35,7 @@ bool TransferSchedule::next(int64_t& group, std::vector<int64_t>& words) {
                 if (total <= lo) continue;
                 const int64_t n = std::min(wpt_, total - lo);
                 words.resize(static_cast<size_t>(n));
-                for (int64_t i = 0; i < n; ++i)
-                    words[static_cast<size_t>(i)] = value_fn_(step_, g, lo + i);
+                src_.fill(src_.ctx, step_, g, lo, n, words.data());
                 group = g;
                 return true;
             }
@@ -53,7 +51,8 @@ void OutBus::configure(std::vector<OutSource> sources, int64_t words_per_transfe
                        bool track_pushes) {
     sources_ = std::move(sources);
     track_ = track_pushes;
-    held_.assign((sources_.size() + 63) / 64, track_ ? uint64_t{0} : ~uint64_t{0});
+    ready_at_.assign(sources_.size(), kNever);
+    min_ready_ = kNever;
     wpt_ = std::max<int64_t>(1, words_per_transfer);
     next_ = 0;
     taken_ = 0;
@@ -66,32 +65,40 @@ bool OutBus::eligible(size_t i, int64_t t) const {
            src.fifo->visible_at_least(t, std::min(wpt_, src.total - src.taken));
 }
 
+int64_t OutBus::eligible_from(size_t i) const {
+    const OutSource& src = sources_[i];
+    const int64_t want = std::min(wpt_, src.total - src.taken);
+    if (want < 1 || src.fifo->size() < want) return kNever;
+    return src.fifo->cycle_at(want - 1) + 1;  // the want-th word is visible from here
+}
+
+size_t OutBus::choose_scanning(int64_t t) const {
+    const size_t n = sources_.size();
+    for (size_t k = 0, i = next_; k < n; ++k, i = i + 1 == n ? 0 : i + 1)
+        if (eligible(i, t)) return i;
+    return n;
+}
+
+size_t OutBus::choose_tracked(int64_t t) const {
+    const size_t n = sources_.size();
+    if (min_ready_ > t) return n;
+    for (size_t k = 0, i = next_; k < n; ++k, i = i + 1 == n ? 0 : i + 1)
+        if (ready_at_[i] <= t) return i;
+    return n;
+}
+
 bool OutBus::tick(int64_t t, int64_t& words, int64_t& transfers) {
     const size_t n = sources_.size();
     if (n == 0) return false;
-    // Round robin from next_: the first eligible source among those that may hold psums.
-    size_t chosen = n;
-    for (size_t pass = 0; pass < 2 && chosen == n; ++pass) {
-        const size_t lo = pass == 0 ? next_ : 0, hi = pass == 0 ? n : next_;
-        for (size_t w = lo >> 6; w <= (hi - 1) >> 6 && lo < hi && chosen == n; ++w) {
-            uint64_t bits = held_[w];
-            if (w == lo >> 6) bits &= ~uint64_t{0} << (lo & 63);
-            while (bits != 0) {
-                const size_t i = (w << 6) + static_cast<size_t>(__builtin_ctzll(bits));
-                bits &= bits - 1;
-                if (i >= hi) break;
-                if (eligible(i, t)) {
-                    chosen = i;
-                    break;
-                }
-            }
-        }
-    }
+    const size_t chosen = track_ ? choose_tracked(t) : choose_scanning(t);
     if (chosen == n) return false;
     OutSource& src = sources_[chosen];
     const int64_t want = std::min(wpt_, src.total - src.taken);
-    for (int64_t w = 0; w < want; ++w) src.sink(src.taken++, src.fifo->pop(t));
-    if (track_ && src.fifo->empty()) held_[chosen >> 6] &= ~(uint64_t{1} << (chosen & 63));
+    for (int64_t w = 0; w < want; ++w) src.store(src.fifo->pop(t));
+    if (track_) {
+        ready_at_[chosen] = eligible_from(chosen);
+        min_ready_ = *std::min_element(ready_at_.begin(), ready_at_.end());
+    }
     words += want;
     taken_ += want;
     ++transfers;

@@ -11,7 +11,6 @@
 ///    rest of its psums of the pass.
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <unordered_map>
 #include <vector>
@@ -41,17 +40,23 @@ struct MulticastGroup {
     int64_t col_tag = 0;
 };
 
+/// Where a schedule's words come from: the number of words group g gets in step `step`, and
+/// the words [first, first + n) of them (pure functions of their arguments). Plain function
+/// pointers with a context, called once per step and group and once per transfer.
+struct TransferSource {
+    const void* ctx = nullptr;
+    int64_t (*words)(const void* ctx, int64_t step, int64_t group) = nullptr;
+    void (*fill)(const void* ctx, int64_t step, int64_t group, int64_t first, int64_t n,
+                 int64_t* out) = nullptr;
+};
+
 /// Produces the transfers of one pass in bus order. Steps are taken in order (a step is a
 /// few consecutive ofmap columns of one image, see columns_per_step); within a step, groups
 /// are served round robin one transfer at a time, so every group progresses at the same rate.
 class TransferSchedule {
   public:
-    /// words(step, group) -> words the group gets in that step; value(step, group, i) -> the
-    /// i-th of them. Both must be pure functions.
-    using Words = std::function<int64_t(int64_t step, int64_t group)>;
-    using Value = std::function<int64_t(int64_t step, int64_t group, int64_t i)>;
-
-    void reset(int64_t steps, int64_t groups, int64_t words_per_transfer, Words words, Value value);
+    void reset(int64_t steps, int64_t groups, int64_t words_per_transfer,
+               const TransferSource& source);
     /// Next transfer: group index and words (empty when the schedule is exhausted).
     bool next(int64_t& group, std::vector<int64_t>& words);
     bool exhausted() const { return step_ >= steps_; }
@@ -59,8 +64,7 @@ class TransferSchedule {
   private:
     void begin_step();
     int64_t steps_ = 0, groups_ = 0, wpt_ = 1;
-    Words words_fn_;
-    Value value_fn_;
+    TransferSource src_;
     int64_t step_ = 0, round_ = 0, group_ = 0;
     std::vector<int64_t> step_words_;
     int64_t step_max_words_ = 0;
@@ -115,8 +119,11 @@ class MulticastBus {
             }
             return false;
         }
-        for (RegFifo<T>* f : dests)
-            for (int64_t w : words_) f->push(t, static_cast<T>(w));
+        // One hook call per destination: the words all arrive in cycle t.
+        for (RegFifo<T>* f : dests) {
+            f->push_run_into_room(t, words_.data(), n);
+            f->notify_push(t);
+        }
         words_sent += n;
         words_delivered += n * static_cast<int64_t>(dests.size());
         ++transfers;
@@ -130,7 +137,12 @@ class MulticastBus {
         track_pops_ = on;
         retry_at_ = 0;
     }
-    void note_pop() { retry_at_ = 0; }
+    /// A finite retry time was computed from recorded pops alone, and pops are recorded in
+    /// cycle order, so a new pop cannot bring it forward: only a bus waiting for a pop not yet
+    /// recorded needs to look again.
+    void note_pop() {
+        if (retry_at_ == kNoRetry) retry_at_ = 0;
+    }
     /// Earliest cycle at which a blocked bus may move (0: any cycle).
     int64_t retry_at() const { return retry_at_; }
     /// Destinations of group g (tests check the multicast reaches exactly these).
@@ -147,24 +159,43 @@ class MulticastBus {
     std::vector<int64_t> words_;
 };
 
-/// A chain-top PE feeding the output bus: its FIFO and how to place its psums.
+/// A chain-top PE feeding the output bus: its FIFO and where its psums go. The psums of a
+/// pass arrive image by image, column by column, filter by filter (filter fastest); psum
+/// (image i, column x, filter f) is stored at out[i * image_stride + f * filter_stride + x].
 struct OutSource {
     RegFifo<int64_t>* fifo = nullptr;
     int64_t total = 0;  ///< psums this PE sends in the pass
-    /// Called with the sequence number of each psum the bus takes (0, 1, ...).
-    std::function<void(int64_t seq, int64_t value)> sink;
+    int64_t* out = nullptr;
+    int64_t filters = 1, cols = 1;
+    int64_t filter_stride = 0, image_stride = 0;
     int64_t taken = 0;
+    int64_t next_f = 0, next_x = 0, next_image = 0;  ///< position of psum `taken`
+    /// Stores the next psum and moves to the following position.
+    void store(int64_t value) {
+        out[next_image * image_stride + next_f * filter_stride + next_x] = value;
+        ++taken;
+        if (++next_f < filters) return;
+        next_f = 0;
+        if (++next_x < cols) return;
+        next_x = 0;
+        ++next_image;
+    }
 };
 
 class OutBus {
   public:
-    /// `track_pushes`: the caller reports every push with note_push(), so a cycle scans only
-    /// sources holding psums (fast fidelity); otherwise every source is scanned each cycle.
-    /// Either way the source served is the first eligible one in round-robin order.
+    /// `track_pushes`: the caller reports every push with note_push(), so the bus knows when
+    /// each source becomes eligible and a cycle without an eligible source costs nothing
+    /// (fast fidelity); otherwise every source is scanned each cycle. Either way the source
+    /// served is the first eligible one in round-robin order.
     void configure(std::vector<OutSource> sources, int64_t words_per_transfer,
                    bool track_pushes = false);
     /// A psum was pushed into source i's FIFO.
-    void note_push(size_t i) { held_[i >> 6] |= uint64_t{1} << (i & 63); }
+    void note_push(size_t i) {
+        const int64_t at = eligible_from(i);
+        ready_at_[i] = at;
+        min_ready_ = std::min(min_ready_, at);
+    }
     /// One cycle; returns true if a transfer happened.
     bool tick(int64_t t, int64_t& words, int64_t& transfers);
     bool finished() const;
@@ -172,9 +203,16 @@ class OutBus {
     int64_t taken() const { return taken_; }
 
   private:
+    static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
     bool eligible(size_t i, int64_t t) const;
+    /// Tracking: first cycle in which source i is eligible with the psums pushed so far.
+    int64_t eligible_from(size_t i) const;
+    /// The first eligible source in round-robin order from next_ (size(): none).
+    size_t choose_scanning(int64_t t) const;
+    size_t choose_tracked(int64_t t) const;
     std::vector<OutSource> sources_;
-    std::vector<uint64_t> held_;  ///< bit per source that may hold psums
+    std::vector<int64_t> ready_at_;  ///< tracking: eligible_from per source
+    int64_t min_ready_ = kNever;     ///< tracking: the earliest of ready_at_
     bool track_ = false;
     int64_t taken_ = 0;
     int64_t wpt_ = 1;

@@ -173,121 +173,176 @@ void Pe::begin_load_window() {
     ld_n_ = 0;
 }
 
+// Each unit below takes as many actions as it can in one call (fast mode: every word its
+// recorded inputs allow; cycle mode: at most the one due in cycle `limit`), counts them once
+// and reports its pops to the FIFO's hook once, with the cycle of the first (the hooks only
+// need the earliest change).
+
 bool Pe::filter_unit(int64_t limit) {
-    if (f_done_ != kNone || filter_in_.empty()) return false;
-    const int64_t when = std::max(f_next_, filter_in_.head_cycle() + 1);
-    if (!due(when, limit)) return false;
-    filter_spad_[static_cast<size_t>(f_loaded_++)] = filter_in_.pop(when);
-    ++stats_.filter_spad_writes;
-    acted(when);
-    f_next_ = when + 1;
+    if (f_done_ != kNone) return false;
+    if (fast_) return filter_unit_fast();
+    int64_t n = 0, first = 0, last = 0;
+    int16_t* spad = filter_spad_.data();
+    while (!filter_in_.empty()) {
+        const int64_t when = std::max(f_next_, filter_in_.head_cycle() + 1);
+        if (!due(when, limit)) break;
+        spad[f_loaded_++] = filter_in_.pop_quiet(when);
+        if (n++ == 0) first = when;
+        last = when;
+        f_next_ = when + 1;
+        if (f_loaded_ == f_total_) {
+            f_done_ = when;
+            break;
+        }
+    }
+    if (n == 0) return false;
+    filter_in_.notify_pop(first);
+    stats_.filter_spad_writes += n;
+    acted(last);
+    return true;
+}
+
+// Fast mode: the words in the FIFO, one a cycle, each once it is visible.
+bool Pe::filter_unit_fast() {
+    int64_t first = 0, next = f_next_;
+    const int64_t n =
+        filter_in_.pop_paced(next, f_total_ - f_loaded_, filter_spad_.data() + f_loaded_, first);
+    if (n == 0) return false;
+    f_loaded_ += n;
+    f_next_ = next;
+    const int64_t when = next - 1;
     if (f_loaded_ == f_total_) f_done_ = when;
+    filter_in_.notify_pop(first);
+    stats_.filter_spad_writes += n;
+    acted(when);
     return true;
 }
 
 bool Pe::load_unit(int64_t limit) {
-    if (ld_k_ >= columns_) return false;
-    const int64_t e = ld_c_ * cfg_.s + ld_slot_;
-    int64_t when = ld_next_;
-    if (ld_k_ > 0) {
-        // The word replaces an entry of window ld_k_ - 1: free once the compute has read it.
-        if (fin_col_[static_cast<size_t>(e)] != ld_k_ - 1) return false;
-        when = std::max(when, fin_[static_cast<size_t>(e)] + 1);
+    int64_t n = 0, first = 0, last = 0;
+    while (ld_k_ < columns_ && !ifmap_in_.empty()) {
+        const int64_t e = ld_c_ * cfg_.s + ld_slot_;
+        int64_t when = ld_next_;
+        if (ld_k_ > 0) {
+            // The word replaces an entry of window ld_k_ - 1: free once the compute has read
+            // it.
+            if (fin_col_[static_cast<size_t>(e)] != ld_k_ - 1) break;
+            when = std::max(when, fin_[static_cast<size_t>(e)] + 1);
+        }
+        when = std::max(when, ifmap_in_.head_cycle() + 1);
+        if (!due(when, limit)) break;
+        const int16_t v = ifmap_in_.pop_quiet(when);
+        if (n++ == 0) first = when;
+        last = when;
+        ifmap_spad_[static_cast<size_t>(e)] = v;
+        ifmap_zero_[static_cast<size_t>(e)] = v == 0 ? 1 : 0;  // the zero detector
+        ld_next_ = when + 1;
+        if (++ld_c_ == cfg_.q) {
+            ld_c_ = 0;
+            ++ld_col_;  // a window's real columns are contiguous
+            ld_slot_ = ld_slot_ + 1 == cfg_.s ? 0 : ld_slot_ + 1;
+        }
+        if (++ld_i_ == ld_n_) {
+            loaded_at_[static_cast<size_t>(ld_k_ & 1)] = when;
+            loaded_tag_[static_cast<size_t>(ld_k_ & 1)] = ld_k_;
+            ++ld_k_;
+            ld_x_ = ld_x_ + 1 == cfg_.out_cols ? 0 : ld_x_ + 1;
+            begin_load_window();
+        }
     }
-    if (ifmap_in_.empty()) return false;
-    when = std::max(when, ifmap_in_.head_cycle() + 1);
-    if (!due(when, limit)) return false;
-    const int16_t v = ifmap_in_.pop(when);
-    ifmap_spad_[static_cast<size_t>(e)] = v;
-    ifmap_zero_[static_cast<size_t>(e)] = v == 0 ? 1 : 0;  // the zero detector
-    ++stats_.ifmap_spad_writes;
-    acted(when);
-    ld_next_ = when + 1;
-    if (++ld_c_ == cfg_.q) {
-        ld_c_ = 0;
-        ++ld_col_;  // a window's real columns are contiguous
-        ld_slot_ = ld_slot_ + 1 == cfg_.s ? 0 : ld_slot_ + 1;
-    }
-    if (++ld_i_ == ld_n_) {
-        loaded_at_[static_cast<size_t>(ld_k_ & 1)] = when;
-        loaded_tag_[static_cast<size_t>(ld_k_ & 1)] = ld_k_;
-        ++ld_k_;
-        ld_x_ = ld_x_ + 1 == cfg_.out_cols ? 0 : ld_x_ + 1;
-        begin_load_window();
-    }
+    if (n == 0) return false;
+    ifmap_in_.notify_pop(first);
+    stats_.ifmap_spad_writes += n;
+    acted(last);
     return true;
 }
 
 bool Pe::compute_unit(int64_t limit) {
     if (cp_k_ >= columns_) return false;
-    const int64_t k = cp_k_;
-    const int64_t q = cfg_.q, s = cfg_.s, p = cfg_.p;
-    const int64_t entries = q * s;
-    const bool skip = mode_ == core::ZeroMode::kSkip;
-    auto issued = [&](int64_t e) { return !skip || ifmap_zero_[static_cast<size_t>(e)] == 0; };
+    return cp_started_ ? issue_column() : start_column(limit);
+}
 
-    if (!cp_started_) {
-        // Phase A: the column starts once its window is loaded, the filters are in and column
-        // k - 1 has issued its last slot. Padding entries are flagged now (no NoC word, no
-        // cycle); zero entries before the first issued one are passed at once.
-        if (f_done_ == kNone) return false;
-        int64_t loaded = -1;
-        if (cp_words_ > 0) {
-            if (loaded_tag_[static_cast<size_t>(k & 1)] != k) return false;
-            loaded = loaded_at_[static_cast<size_t>(k & 1)];
-        }
-        const int64_t start = std::max({cp_end_ + 1, loaded + 1, f_done_ + 1});
-        if (!due(start, limit)) return false;
-        const WindowStep w = window_step(cp_x_, cfg_.window_first, cfg_.stride, s);
-        for (int64_t col = w.first; col < w.first + w.count; ++col) {
-            if (column_real(col)) continue;
-            const int64_t sl = slot(col);
-            for (int64_t c = 0; c < q; ++c) {
-                ifmap_spad_[static_cast<size_t>(c * s + sl)] = 0;
-                ifmap_zero_[static_cast<size_t>(c * s + sl)] = 1;
-            }
-        }
-        cp_start_ = start;
-        // The spad entries in compute order: channel, then window position.
-        const int64_t first_slot = slot(cfg_.window_first + cp_x_ * cfg_.stride);
-        order_.resize(static_cast<size_t>(entries));
-        for (int64_t c = 0, i = 0; c < q; ++c)
-            for (int64_t pos = 0, sl = first_slot; pos < s;
-                 ++pos, ++i, sl = sl + 1 == s ? 0 : sl + 1)
-                order_[static_cast<size_t>(i)] = c * s + sl;
-        cp_first_ = skip ? -1 : 0;
-        cp_last_ = skip ? -1 : entries - 1;
-        for (int64_t i = 0; skip && i < entries; ++i) {
-            if (!issued(order_[static_cast<size_t>(i)])) continue;
-            if (cp_first_ < 0) cp_first_ = i;
-            cp_last_ = i;
-        }
-        const int64_t lead = cp_first_ < 0 ? entries : cp_first_;
-        for (int64_t i = 0; i < lead; ++i) {
-            const int64_t e = order_[static_cast<size_t>(i)];
-            fin_[static_cast<size_t>(e)] = start - 1;
-            fin_col_[static_cast<size_t>(e)] = k;
-        }
-        skipped_now_ = skipped_now_ || lead > 0;
-        if (cp_first_ < 0) {
-            // Nothing to issue (all entries zero, skip mode): psums stay as they are.
-            stats_.ifmap_spad_reads_skipped += entries;
-            stats_.macs_skipped += entries * p;
-            stats_.filter_spad_reads_skipped += entries * p;
-            stats_.psum_spad_reads_skipped += entries * p;
-            ready_.push_back({k, start, {}});
-            cp_end_ = start - 1;
-            next_compute_column();
-            return true;
-        }
-        cp_started_ = true;
+// Phase A: the column starts once its window is loaded, the filters are in and column k - 1
+// has issued its last slot. Padding entries are flagged now (no NoC word, no cycle); zero
+// entries before the first issued one are passed at once.
+bool Pe::start_column(int64_t limit) {
+    if (f_done_ == kNone) return false;
+    const int64_t k = cp_k_;
+    int64_t loaded = -1;
+    if (cp_words_ > 0) {
+        if (loaded_tag_[static_cast<size_t>(k & 1)] != k) return false;
+        loaded = loaded_at_[static_cast<size_t>(k & 1)];
+    }
+    const int64_t start = std::max({cp_end_ + 1, loaded + 1, f_done_ + 1});
+    if (!due(start, limit)) return false;
+    flag_padding();
+    cp_start_ = start;
+    build_order();
+    const int64_t entries = cfg_.q * cfg_.s;
+    const int64_t lead = cp_first_ < 0 ? entries : cp_first_;
+    for (int64_t i = 0; i < lead; ++i) {
+        const int64_t e = order_[static_cast<size_t>(i)];
+        fin_[static_cast<size_t>(e)] = start - 1;
+        fin_col_[static_cast<size_t>(e)] = k;
+    }
+    skipped_now_ = skipped_now_ || lead > 0;
+    if (cp_first_ < 0) {
+        // Nothing to issue (all entries zero, skip mode): psums stay as they are.
+        const int64_t p = cfg_.p;
+        stats_.ifmap_spad_reads_skipped += entries;
+        stats_.macs_skipped += entries * p;
+        stats_.filter_spad_reads_skipped += entries * p;
+        stats_.psum_spad_reads_skipped += entries * p;
+        ready_.push_back({k, start, {}});
+        cp_end_ = start - 1;
+        next_compute_column();
         return true;
     }
+    cp_started_ = true;
+    return true;
+}
 
-    // Phase B: the slots. Psum f's first slot waits until psum f of column k - 1 left the
-    // spad (its entry is reused); then the entries follow one slot per cycle.
-    // (Psums leave in f order, so psum p - 1 leaving means every psum has.)
+// The padding columns of the started column's window: zero entries, flagged by the PE.
+void Pe::flag_padding() {
+    const int64_t q = cfg_.q, s = cfg_.s;
+    const WindowStep w = window_step(cp_x_, cfg_.window_first, cfg_.stride, s);
+    for (int64_t col = w.first; col < w.first + w.count; ++col) {
+        if (column_real(col)) continue;
+        const int64_t sl = slot(col);
+        for (int64_t c = 0; c < q; ++c) {
+            ifmap_spad_[static_cast<size_t>(c * s + sl)] = 0;
+            ifmap_zero_[static_cast<size_t>(c * s + sl)] = 1;
+        }
+    }
+}
+
+// The spad entries in compute order (channel, then window position), and the first and last
+// issued ones (skip mode passes zero entries; -1: none issued).
+void Pe::build_order() {
+    const int64_t q = cfg_.q, s = cfg_.s, entries = q * s;
+    const bool skip = mode_ == core::ZeroMode::kSkip;
+    const int64_t first_slot = slot(cfg_.window_first + cp_x_ * cfg_.stride);
+    order_.resize(static_cast<size_t>(entries));
+    for (int64_t c = 0, i = 0; c < q; ++c)
+        for (int64_t pos = 0, sl = first_slot; pos < s; ++pos, ++i, sl = sl + 1 == s ? 0 : sl + 1)
+            order_[static_cast<size_t>(i)] = c * s + sl;
+    cp_first_ = skip ? -1 : 0;
+    cp_last_ = skip ? -1 : entries - 1;
+    for (int64_t i = 0; skip && i < entries; ++i) {
+        if (ifmap_zero_[static_cast<size_t>(order_[static_cast<size_t>(i)])] != 0) continue;
+        if (cp_first_ < 0) cp_first_ = i;
+        cp_last_ = i;
+    }
+}
+
+// Phase B: the slots. Psum f's first slot waits until psum f of column k - 1 left the spad
+// (its entry is reused); then the entries follow one slot per cycle. (Psums leave in f
+// order, so psum p - 1 leaving means every psum has.)
+bool Pe::issue_column() {
+    const int64_t k = cp_k_, p = cfg_.p;
     if (!acc_known(k - 1, p - 1)) return false;
+    const int64_t entries = cfg_.q * cfg_.s;
+    const bool skip = mode_ == core::ZeroMode::kSkip;
     const int64_t stages = params_.mac_pipeline_stages;
     Ready rd{k, kNone, {}};
     if (!spare_per_f_.empty()) {
@@ -296,15 +351,15 @@ bool Pe::compute_unit(int64_t limit) {
     }
     rd.per_f.assign(static_cast<size_t>(p), 0);
     int64_t tau = cp_start_, prev_fin = cp_start_ - 1;
-    int64_t performed = 0, gated = 0, skipped = 0;
+    IssueCounts n;
     int64_t* psum = psum_spad_.data();
     bool skipped_before = cp_first_ > 0;
     for (int64_t i = cp_first_; i < entries; ++i) {
         const int64_t e = order_[static_cast<size_t>(i)];
         const size_t ei = static_cast<size_t>(e);
         fin_col_[ei] = k;
-        if (!issued(e)) {
-            ++skipped;
+        if (skip && ifmap_zero_[ei] != 0) {
+            ++n.skipped;
             fin_[ei] = prev_fin;
             skipped_before = true;
             continue;
@@ -329,31 +384,16 @@ bool Pe::compute_unit(int64_t limit) {
         if (!fast_) sched_.push_back({start, end, zero, skipped_before});
         skipped_before = false;
         if (zero) {
-            ++gated;
+            ++n.gated;
             continue;
         }
-        ++performed;
+        ++n.performed;
         const int64_t v = ifmap_spad_[ei];
         const int16_t* wgt = filter_spad_.data() + i * p;  // [c][s][f]
         for (int64_t f = 0; f < p; ++f) psum[f] += v * wgt[f];
     }
-    const int64_t slots = (performed + gated) * p;
-    stats_.ifmap_spad_reads += performed + gated;
-    stats_.ifmap_spad_reads_skipped += skipped + cp_first_;
-    stats_.macs_performed += performed * p;
-    stats_.filter_spad_reads += performed * p;
-    stats_.psum_spad_reads += performed * p;
-    stats_.psum_spad_writes += performed * p;
-    stats_.macs_gated += gated * p;
-    stats_.filter_spad_reads_gated += gated * p;
-    stats_.psum_spad_reads_gated += gated * p;
-    stats_.macs_skipped += (skipped + cp_first_) * p;
-    stats_.filter_spad_reads_skipped += (skipped + cp_first_) * p;
-    stats_.psum_spad_reads_skipped += (skipped + cp_first_) * p;
-    stats_.pe_busy_cycles += slots;
-    stats_.pe_stall_cycles += prev_fin - last_issue_ - slots;
-    last_issue_ = prev_fin;
-    acted(prev_fin);
+    n.skipped += cp_first_;
+    count_issued(n, prev_fin);
     ready_.push_back(std::move(rd));
     cp_end_ = prev_fin;
     cp_started_ = false;
@@ -361,55 +401,90 @@ bool Pe::compute_unit(int64_t limit) {
     return true;
 }
 
+// The counters of an issued column whose last slot is in cycle `last`.
+void Pe::count_issued(const IssueCounts& n, int64_t last) {
+    const int64_t p = cfg_.p;
+    const int64_t slots = (n.performed + n.gated) * p;
+    stats_.ifmap_spad_reads += n.performed + n.gated;
+    stats_.ifmap_spad_reads_skipped += n.skipped;
+    stats_.macs_performed += n.performed * p;
+    stats_.filter_spad_reads += n.performed * p;
+    stats_.psum_spad_reads += n.performed * p;
+    stats_.psum_spad_writes += n.performed * p;
+    stats_.macs_gated += n.gated * p;
+    stats_.filter_spad_reads_gated += n.gated * p;
+    stats_.psum_spad_reads_gated += n.gated * p;
+    stats_.macs_skipped += n.skipped * p;
+    stats_.filter_spad_reads_skipped += n.skipped * p;
+    stats_.psum_spad_reads_skipped += n.skipped * p;
+    stats_.pe_busy_cycles += slots;
+    stats_.pe_stall_cycles += last - last_issue_ - slots;
+    last_issue_ = last;
+    acted(last);
+}
+
 bool Pe::add_unit(int64_t limit) {
-    if (!cfg_.psum_in || ad_k_ >= columns_) return false;
-    const int64_t k = ad_k_, f = ad_f_;
-    // Psum f's entry belongs to column k once psum f of column k - 1 has left.
-    if (!acc_known(k - 1, f)) return false;
-    if (psum_in_.empty()) return false;
-    const int64_t prev = k == 0 ? -1 : acc_at_[static_cast<size_t>(f)];
-    const int64_t when = std::max({ad_next_, prev + 1, psum_in_.head_cycle() + 1});
-    if (!due(when, limit)) return false;
-    psum_spad_[static_cast<size_t>(f)] += psum_in_.pop(when);
-    ++stats_.psum_spad_reads;
-    ++stats_.psum_spad_writes;
-    add_at_[static_cast<size_t>(f)] = when;
-    acted(when);
-    ad_next_ = when + 1;
-    if (++ad_f_ == cfg_.p) {
-        ad_f_ = 0;
-        ++ad_k_;
+    if (!cfg_.psum_in) return false;
+    int64_t n = 0, first = 0, last = 0;
+    while (ad_k_ < columns_ && !psum_in_.empty()) {
+        const int64_t k = ad_k_, f = ad_f_;
+        // Psum f's entry belongs to column k once psum f of column k - 1 has left.
+        if (!acc_known(k - 1, f)) break;
+        const int64_t prev = k == 0 ? -1 : acc_at_[static_cast<size_t>(f)];
+        const int64_t when = std::max({ad_next_, prev + 1, psum_in_.head_cycle() + 1});
+        if (!due(when, limit)) break;
+        psum_spad_[static_cast<size_t>(f)] += psum_in_.pop_quiet(when);
+        if (n++ == 0) first = when;
+        last = when;
+        add_at_[static_cast<size_t>(f)] = when;
+        ad_next_ = when + 1;
+        if (++ad_f_ == cfg_.p) {
+            ad_f_ = 0;
+            ++ad_k_;
+        }
     }
+    if (n == 0) return false;
+    psum_in_.notify_pop(first);
+    stats_.psum_spad_reads += n;
+    stats_.psum_spad_writes += n;
+    acted(last);
     return true;
 }
 
 bool Pe::acc_unit(int64_t limit) {
-    if (ac_k_ >= columns_ || ready_.empty()) return false;
-    const int64_t k = ac_k_, f = ac_f_;
-    const Ready& rd = ready_.front();
-    if (rd.column != k) core::model_bug("hw::Pe", "accumulate out of column order");
-    int64_t when =
-        std::max(ac_next_, rd.per_f.empty() ? rd.uniform : rd.per_f[static_cast<size_t>(f)]);
-    if (cfg_.psum_in) {
-        if (!(ad_k_ > k || (ad_k_ == k && ad_f_ > f))) return false;
-        when = std::max(when, add_at_[static_cast<size_t>(f)] + 1);
+    int64_t n = 0, last = 0;
+    while (ac_k_ < columns_ && !ready_.empty()) {
+        const int64_t k = ac_k_, f = ac_f_;
+        const Ready& rd = ready_.front();
+        if (rd.column != k) core::model_bug("hw::Pe", "accumulate out of column order");
+        int64_t when =
+            std::max(ac_next_, rd.per_f.empty() ? rd.uniform : rd.per_f[static_cast<size_t>(f)]);
+        if (cfg_.psum_in) {
+            if (!(ad_k_ > k || (ad_k_ == k && ad_f_ > f))) break;
+            when = std::max(when, add_at_[static_cast<size_t>(f)] + 1);
+        }
+        when = psum_dest_->earliest_room(when);
+        if (when < 0) break;
+        if (!due(when, limit)) break;
+        psum_dest_->push_into_room(when, psum_spad_[static_cast<size_t>(f)]);  // room: above
+        psum_dest_->notify_push(when);
+        psum_spad_[static_cast<size_t>(f)] = 0;
+        ++n;
+        last = when;
+        acc_at_[static_cast<size_t>(f)] = when;
+        ac_next_ = when + 1;
+        if (++ac_f_ == cfg_.p) {
+            ac_f_ = 0;
+            if (!ready_.front().per_f.empty())
+                spare_per_f_.push_back(std::move(ready_.front().per_f));
+            ready_.pop_front();
+            if (++ac_k_ == columns_) running_ = false;  // the pass's last psum has left
+        }
     }
-    when = psum_dest_->earliest_room(when);
-    if (when < 0) return false;
-    if (!due(when, limit)) return false;
-    psum_dest_->push(when, psum_spad_[static_cast<size_t>(f)]);
-    psum_spad_[static_cast<size_t>(f)] = 0;
-    ++stats_.psum_spad_reads;
-    if (cfg_.psum_to_link) ++stats_.psum_link_words;
-    acc_at_[static_cast<size_t>(f)] = when;
-    acted(when);
-    ac_next_ = when + 1;
-    if (++ac_f_ == cfg_.p) {
-        ac_f_ = 0;
-        if (!ready_.front().per_f.empty()) spare_per_f_.push_back(std::move(ready_.front().per_f));
-        ready_.pop_front();
-        if (++ac_k_ == columns_) running_ = false;  // the pass's last psum has left
-    }
+    if (n == 0) return false;
+    stats_.psum_spad_reads += n;
+    if (cfg_.psum_to_link) stats_.psum_link_words += n;
+    acted(last);
     return true;
 }
 
@@ -417,29 +492,59 @@ PeActivity Pe::tick(int64_t t) {
     skipped_now_ = false;
     acted_now_ = false;
     tick_t_ = fast_ ? -1 : t;
+    bool fresh = false;
     if (!running_) {
         if (control_.empty()) return PeActivity::kIdle;
         start_pass();
+        fresh = true;
     }
-    const int64_t limit = fast_ ? std::numeric_limits<int64_t>::max() : t;
+    if (fast_) return run_fast(fresh);
+    run_cycle(t);
+    return cycle_activity(t);
+}
+
+// Fast mode: every unit acts as far as its recorded inputs allow, until nothing moves. A
+// unit is called again only when a unit it depends on acted: the FIFOs (the only inputs
+// from outside) changed before this tick, so every unit that reads one runs once first; the
+// compute unit reads no FIFO, and it stopped at the end of the last tick with the state it
+// still has, so it runs only once another unit acted (or the pass is new).
+PeActivity Pe::run_fast(bool fresh) {
+    constexpr unsigned kFilter = 1, kCompute = 2, kLoad = 4, kAdd = 8, kAcc = 16;
+    unsigned dirty = kFilter | kLoad | kAdd | kAcc | (fresh ? kCompute : 0u);
     bool any = false;
-    for (;;) {
-        // Each unit runs as far as it can (fast mode: many actions; cycle mode: at most
-        // one, the one due now), then the others see what it recorded.
-        bool progress = false;
-        while (filter_unit(limit)) progress = true;
-        while (compute_unit(limit)) progress = true;
-        while (load_unit(limit)) progress = true;
-        while (add_unit(limit)) progress = true;
-        while (acc_unit(limit)) progress = true;
-        if (!progress || !running_) {
-            any = any || progress;
-            break;
+    constexpr int64_t limit = std::numeric_limits<int64_t>::max();
+    while (dirty != 0 && running_) {
+        unsigned next = 0;
+        if ((dirty & kFilter) != 0 && filter_unit(limit)) next |= kCompute;
+        if ((dirty & kCompute) != 0 && cp_k_ < columns_) {
+            bool moved = false;
+            while (compute_unit(limit)) moved = true;
+            if (moved) next |= kLoad | kAcc;
         }
-        any = true;
+        if ((dirty & kLoad) != 0 && load_unit(limit)) next |= kCompute;
+        if ((dirty & kAdd) != 0 && add_unit(limit)) next |= kAcc;
+        if ((dirty & kAcc) != 0 && acc_unit(limit)) next |= kCompute | kAdd;
+        any = any || next != 0;
+        dirty = next;
     }
-    if (fast_) return any ? PeActivity::kBusy : (running_ ? PeActivity::kStall : PeActivity::kIdle);
-    // Cycle mode: what the MAC did in cycle t (VCD), else whether any unit acted.
+    return any ? PeActivity::kBusy : (running_ ? PeActivity::kStall : PeActivity::kIdle);
+}
+
+// Cycle mode: each unit takes the action due in cycle t, if any (an action enables others
+// only from the next cycle, but a column's phase A and B may follow each other at once).
+void Pe::run_cycle(int64_t t) {
+    for (;;) {
+        bool progress = filter_unit(t);
+        while (compute_unit(t)) progress = true;
+        progress |= load_unit(t);
+        progress |= add_unit(t);
+        progress |= acc_unit(t);
+        if (!progress || !running_) break;
+    }
+}
+
+// Cycle mode: what the MAC did in cycle t (VCD), else whether any unit acted.
+PeActivity Pe::cycle_activity(int64_t t) {
     while (!sched_.empty() && sched_.front().end < t) sched_.pop_front();
     PeActivity act = acted_now_ ? PeActivity::kBusy : PeActivity::kStall;
     if (!sched_.empty() && sched_.front().start <= t) {

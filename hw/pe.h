@@ -144,10 +144,24 @@ class Pe {
     };
 
     void start_pass();
+    // The steps of tick().
+    PeActivity run_fast(bool fresh);
+    void run_cycle(int64_t t);
+    PeActivity cycle_activity(int64_t t);
     /// `limit`: act only at cycles <= limit (cycle mode: t; fast mode: no limit).
     bool filter_unit(int64_t limit);
+    bool filter_unit_fast();
     bool load_unit(int64_t limit);
     bool compute_unit(int64_t limit);
+    // The steps of compute_unit: phase A (start a column) and phase B (issue its slots).
+    struct IssueCounts {
+        int64_t performed = 0, gated = 0, skipped = 0;  ///< entries
+    };
+    bool start_column(int64_t limit);
+    void flag_padding();
+    void build_order();
+    bool issue_column();
+    void count_issued(const IssueCounts& n, int64_t last);
     bool add_unit(int64_t limit);
     bool acc_unit(int64_t limit);
     /// Cycle time of an action: fast mode any time, cycle mode exactly `limit` (or not yet).
