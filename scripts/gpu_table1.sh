@@ -63,14 +63,24 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)
     GEN=()
     command -v ninja >/dev/null && GEN=(-G Ninja)
-    log "configure $BUILD_DIR (torch at ${TORCH_PREFIX:-the system LibTorch})"
-    cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
-        -DACTSPARSE_WITH_SYSTEMC=OFF -DACTSPARSE_BUILD_TESTS=OFF -DACTSPARSE_BUILD_BENCH=OFF \
-        -DCMAKE_PREFIX_PATH="${TORCH_PREFIX:+$TORCH_PREFIX;}$ROOT/usr" >"$OUT/build.log" 2>&1 ||
-        { tail -30 "$OUT/build.log" >&2; die "cmake configure failed (log: $OUT/build.log)"; }
-    log "build actsparse"
-    cmake --build "$BUILD_DIR" --target actsparse -j "$(nproc)" >>"$OUT/build.log" 2>&1 ||
-        { tail -30 "$OUT/build.log" >&2; die "build failed (log: $OUT/build.log)"; }
+    configure_and_build() {  # configure_and_build CMAKE_ARGS...: output in $OUT/build.log
+        log "configure $BUILD_DIR $* (torch at ${TORCH_PREFIX:-the system LibTorch})"
+        cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release \
+            -DACTSPARSE_WITH_SYSTEMC=OFF -DACTSPARSE_BUILD_TESTS=OFF -DACTSPARSE_BUILD_BENCH=OFF \
+            -DCMAKE_PREFIX_PATH="${TORCH_PREFIX:+$TORCH_PREFIX;}$ROOT/usr" "$@" >>"$OUT/build.log" 2>&1 &&
+            cmake --build "$BUILD_DIR" --target actsparse -j "$(nproc)" >>"$OUT/build.log" 2>&1
+    }
+    # First with data-parallel training over c10d (NCCL on a GPU: issue 15 wants its build
+    # checked there); if that does not compile against this LibTorch, without it (one rank),
+    # the failure kept in build.log.
+    C10D=(-DACTSPARSE_C10D=ON -DACTSPARSE_C10D_NCCL=OFF)
+    [ "$DEVICE" != cpu ] && C10D=(-DACTSPARSE_C10D=ON -DACTSPARSE_C10D_NCCL=ON)
+    : >"$OUT/build.log"
+    if ! configure_and_build "${C10D[@]}"; then
+        log "the build with ${C10D[*]} failed (build.log); again without c10d"
+        configure_and_build -DACTSPARSE_C10D=OFF -DACTSPARSE_C10D_NCCL=OFF ||
+            { tail -30 "$OUT/build.log" >&2; die "build failed (log: $OUT/build.log)"; }
+    fi
 fi
 BIN=$BUILD_DIR/bin/actsparse
 [ -x "$BIN" ] || die "$BIN: not built"

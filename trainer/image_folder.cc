@@ -4,8 +4,10 @@
 #include <cstdio>  // before jpeglib.h, which needs FILE and size_t
 #include <jpeglib.h>
 // clang-format on
+#ifdef ACTSPARSE_HAVE_LIBARCHIVE
 #include <archive.h>
 #include <archive_entry.h>
+#endif
 #include <png.h>
 #include <zlib.h>
 
@@ -277,6 +279,7 @@ Tree read_folder_tree(const std::string& dir) {
     return t;
 }
 
+#ifdef ACTSPARSE_HAVE_LIBARCHIVE
 std::string archive_error(archive* a) {
     const char* e = archive_error_string(a);
     return e ? e : "unknown error";
@@ -379,6 +382,13 @@ Tree read_archive_tree(const std::string& path) {
     }
     return t;
 }
+#else
+Tree read_archive_tree(const std::string& path) {
+    throw core::InputError(path,
+                           "this build reads no archives (libarchive-dev was missing when it "
+                           "was built): unpack it and give the folder");
+}
+#endif
 
 /// The images of one split in the order they are read and stored.
 struct Ordered {
