@@ -465,24 +465,34 @@ void ArrayEngine::install_fast_hooks() {
     ifmap_bus_.track_pops(true);
     filter_bus_.track_pops(true);
     psum_bus_.track_pops(true);
+    // A wake hook's id is PE * 32 + the units whose input changed (Pe::Unit bits).
+    auto wake_of = [this](int64_t pe, unsigned units) {
+        return FifoHook{&ArrayEngine::wake_hook, this, pe * 32 + static_cast<int64_t>(units)};
+    };
     for (int64_t i : active_) {
         Pe& pe = *pes_[static_cast<size_t>(i)];
-        const FifoHook me{&ArrayEngine::wake_hook, this, i};
-        pe.ifmap_in().set_hooks(me, FifoHook{&ArrayEngine::bus_pop_hook, this, 0});
-        pe.filter_in().set_hooks(me, FifoHook{&ArrayEngine::bus_pop_hook, this, 1});
+        pe.track_inputs();
+        pe.ifmap_in().set_hooks(wake_of(i, Pe::kLoadUnit),
+                                FifoHook{&ArrayEngine::bus_pop_hook, this, 0});
+        pe.filter_in().set_hooks(wake_of(i, Pe::kFilterUnit),
+                                 FifoHook{&ArrayEngine::bus_pop_hook, this, 1});
         const int64_t below = psum_producer_[static_cast<size_t>(i)];
-        pe.psum_in().set_hooks(me, below >= 0 ? FifoHook{&ArrayEngine::wake_hook, this, below}
-                                              : FifoHook{&ArrayEngine::bus_pop_hook, this, 2});
+        pe.psum_in().set_hooks(wake_of(i, Pe::kAddUnit),
+                               below >= 0 ? wake_of(below, Pe::kAccUnit)
+                                          : FifoHook{&ArrayEngine::bus_pop_hook, this, 2});
     }
     for (size_t c = 0; c < chains_.size(); ++c)
         pes_[static_cast<size_t>(chains_[c].top)]->psum_out().set_hooks(
             FifoHook{&ArrayEngine::out_push_hook, this, static_cast<int64_t>(c)},
-            FifoHook{&ArrayEngine::wake_hook, this, chains_[c].top});
+            wake_of(chains_[c].top, Pe::kAccUnit));
 }
 
-void ArrayEngine::wake_hook(void* engine, int64_t pe, int64_t cycle) {
+void ArrayEngine::wake_hook(void* engine, int64_t id, int64_t cycle) {
+    auto* e = static_cast<ArrayEngine*>(engine);
+    const int64_t pe = id >> 5;
+    e->pes_[static_cast<size_t>(pe)]->note_input(static_cast<unsigned>(id & 31));
     // A change in cycle c is visible from c + 1.
-    static_cast<ArrayEngine*>(engine)->wake(pe, cycle + 1);
+    e->wake(pe, cycle + 1);
 }
 
 void ArrayEngine::out_push_hook(void* engine, int64_t chain, int64_t cycle) {

@@ -188,7 +188,7 @@ class ArrayEngine {
     // networks are ticked in every evaluated cycle, and a cycle is evaluated when a network
     // moved in the previous one or a wake is due, so every counter equals the per-cycle
     // fidelity's.
-    static void wake_hook(void* engine, int64_t pe, int64_t cycle);
+    static void wake_hook(void* engine, int64_t id, int64_t cycle);  // id: PE * 32 + units
     static void out_push_hook(void* engine, int64_t pe, int64_t cycle);
     /// A PE popped a FIFO that input network `net` (0 ifmap, 1 filter, 2 psum-in) fills.
     static void bus_pop_hook(void* engine, int64_t net, int64_t cycle);

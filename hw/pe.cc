@@ -50,10 +50,8 @@ void Pe::reinit(const core::PeParams& params, core::ZeroMode mode, bool fast) {
     cp_started_ = false;
     cp_start_ = 0;
     cp_first_ = cp_last_ = -1;
-    while (!ready_.empty()) {
-        spare_per_f_.push_back(std::move(ready_.front().per_f));
-        ready_.pop_front();
-    }
+    ready_.clear();
+    ready_head_ = 0;
     order_.clear();
     sched_.clear();
     ad_k_ = ad_f_ = ad_next_ = 0;
@@ -61,6 +59,8 @@ void Pe::reinit(const core::PeParams& params, core::ZeroMode mode, bool fast) {
     ac_k_ = ac_f_ = ac_next_ = 0;
     acc_at_.clear();
     last_active_ = -1;
+    inputs_tracked_ = false;
+    pending_ = kInputUnits;
     tick_t_ = -1;
     acted_now_ = false;
     skipped_now_ = false;
@@ -85,12 +85,9 @@ std::string Pe::state_name() const {
            std::to_string(ad_f_) + ", accumulate " + std::to_string(ac_k_) + "." +
            std::to_string(ac_f_) + " of " + std::to_string(columns_) + " columns (next " +
            std::to_string(ac_next_) + ", ready " +
-           (ready_.empty()
-                ? std::string("-")
-                : std::to_string(ready_.front().column) + "@" +
-                      std::to_string(ready_.front().per_f.empty()
-                                         ? ready_.front().uniform
-                                         : ready_.front().per_f[static_cast<size_t>(ac_f_)])) +
+           (ready_empty() ? std::string("-")
+                          : std::to_string(ready_[ready_head_].column) + "@" +
+                                std::to_string(ready_time(ready_[ready_head_], ac_f_))) +
            ", add@" + (cfg_.psum_in ? std::to_string(add_at_[static_cast<size_t>(ac_f_)]) : "-") +
            ")";
 }
@@ -114,6 +111,8 @@ void Pe::restart() {
     psum_out_.reset(params_.psum_fifo_depth_words);
     stats_ = ArrayStats{};
     last_active_ = -1;
+    inputs_tracked_ = false;
+    pending_ = kInputUnits;
 }
 
 void Pe::start_pass() {
@@ -145,6 +144,8 @@ void Pe::start_pass() {
     cp_end_ = -1;
     last_issue_ = -1;
     ready_.clear();
+    ready_head_ = 0;
+    ready_table_.assign(p, 0);
     sched_.clear();
 
     ad_k_ = ad_f_ = ad_next_ = 0;
@@ -293,7 +294,7 @@ bool Pe::start_column(int64_t limit) {
         stats_.macs_skipped += entries * p;
         stats_.filter_spad_reads_skipped += entries * p;
         stats_.psum_spad_reads_skipped += entries * p;
-        ready_.push_back({k, start, {}});
+        ready_.push_back({k, start, Ready::kUniform});
         cp_end_ = start - 1;
         next_compute_column();
         return true;
@@ -344,12 +345,8 @@ bool Pe::issue_column() {
     const int64_t entries = cfg_.q * cfg_.s;
     const bool skip = mode_ == core::ZeroMode::kSkip;
     const int64_t stages = params_.mac_pipeline_stages;
-    Ready rd{k, kNone, {}};
-    if (!spare_per_f_.empty()) {
-        rd.per_f = std::move(spare_per_f_.back());
-        spare_per_f_.pop_back();
-    }
-    rd.per_f.assign(static_cast<size_t>(p), 0);
+    if (!ready_empty()) core::model_bug("hw::Pe", "a column issued before the last one left");
+    Ready rd{k, kNone, cp_first_ == cp_last_ ? Ready::kTable : Ready::kLinear};
     int64_t tau = cp_start_, prev_fin = cp_start_ - 1;
     IssueCounts n;
     int64_t* psum = psum_spad_.data();
@@ -371,11 +368,11 @@ bool Pe::issue_column() {
                 const int64_t prev = k == 0 ? -1 : acc_at_[static_cast<size_t>(f)];
                 tf = std::max(tf + 1, prev + 1);
                 if (f == 0) start = tf;
-                if (i == cp_last_) rd.per_f[static_cast<size_t>(f)] = tf + stages;
+                if (i == cp_last_) ready_table_[static_cast<size_t>(f)] = tf + stages;
             }
             end = tf;
         } else if (i == cp_last_) {
-            for (int64_t f = 0; f < p; ++f) rd.per_f[static_cast<size_t>(f)] = start + f + stages;
+            rd.at = start + stages;  // psum f: start + f + stages
         }
         fin_[ei] = end;
         prev_fin = end;
@@ -394,7 +391,7 @@ bool Pe::issue_column() {
     }
     n.skipped += cp_first_;
     count_issued(n, prev_fin);
-    ready_.push_back(std::move(rd));
+    ready_.push_back(rd);
     cp_end_ = prev_fin;
     cp_started_ = false;
     next_compute_column();
@@ -453,12 +450,11 @@ bool Pe::add_unit(int64_t limit) {
 
 bool Pe::acc_unit(int64_t limit) {
     int64_t n = 0, last = 0;
-    while (ac_k_ < columns_ && !ready_.empty()) {
+    while (ac_k_ < columns_ && !ready_empty()) {
         const int64_t k = ac_k_, f = ac_f_;
-        const Ready& rd = ready_.front();
+        const Ready& rd = ready_[ready_head_];
         if (rd.column != k) core::model_bug("hw::Pe", "accumulate out of column order");
-        int64_t when =
-            std::max(ac_next_, rd.per_f.empty() ? rd.uniform : rd.per_f[static_cast<size_t>(f)]);
+        int64_t when = std::max(ac_next_, ready_time(rd, f));
         if (cfg_.psum_in) {
             if (!(ad_k_ > k || (ad_k_ == k && ad_f_ > f))) break;
             when = std::max(when, add_at_[static_cast<size_t>(f)] + 1);
@@ -475,9 +471,7 @@ bool Pe::acc_unit(int64_t limit) {
         ac_next_ = when + 1;
         if (++ac_f_ == cfg_.p) {
             ac_f_ = 0;
-            if (!ready_.front().per_f.empty())
-                spare_per_f_.push_back(std::move(ready_.front().per_f));
-            ready_.pop_front();
+            ready_pop();
             if (++ac_k_ == columns_) running_ = false;  // the pass's last psum has left
         }
     }
@@ -504,13 +498,16 @@ PeActivity Pe::tick(int64_t t) {
 }
 
 // Fast mode: every unit acts as far as its recorded inputs allow, until nothing moves. A
-// unit is called again only when a unit it depends on acted: the FIFOs (the only inputs
-// from outside) changed before this tick, so every unit that reads one runs once first; the
-// compute unit reads no FIFO, and it stopped at the end of the last tick with the state it
-// still has, so it runs only once another unit acted (or the pass is new).
+// unit is called again only when a unit it depends on acted. Every unit stopped at the end
+// of the last tick with the state it still has; since then only FIFOs changed (the only
+// inputs from outside), so the units that read a changed FIFO run first (all that read one
+// when the changes are not tracked), and the compute unit, which reads none, runs only once
+// another unit acted (or the pass is new).
 PeActivity Pe::run_fast(bool fresh) {
-    constexpr unsigned kFilter = 1, kCompute = 2, kLoad = 4, kAdd = 8, kAcc = 16;
-    unsigned dirty = kFilter | kLoad | kAdd | kAcc | (fresh ? kCompute : 0u);
+    constexpr unsigned kFilter = kFilterUnit, kCompute = kComputeUnit, kLoad = kLoadUnit,
+                       kAdd = kAddUnit, kAcc = kAccUnit;
+    unsigned dirty = (inputs_tracked_ && !fresh ? pending_ : kInputUnits) | (fresh ? kCompute : 0u);
+    pending_ = 0;
     bool any = false;
     constexpr int64_t limit = std::numeric_limits<int64_t>::max();
     while (dirty != 0 && running_) {

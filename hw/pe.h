@@ -122,6 +122,26 @@ class Pe {
     RegFifo<int64_t>& psum_in() { return psum_in_; }
     RegFifo<int64_t>& psum_out() { return psum_out_; }
 
+    /// The units, as bits (fast fidelity: whose input FIFOs changed since the last tick).
+    enum Unit : unsigned {
+        kFilterUnit = 1,
+        kComputeUnit = 2,
+        kLoadUnit = 4,
+        kAddUnit = 8,
+        kAccUnit = 16,
+    };
+    /// The units that read a FIFO filled or emptied from outside the PE.
+    static constexpr unsigned kInputUnits = kFilterUnit | kLoadUnit | kAddUnit | kAccUnit;
+    /// Fast fidelity: until the next restart() the caller reports, with note_input(), the
+    /// units whose FIFO changed (filter_in, ifmap_in, psum_in pushed; the psum destination
+    /// popped), and a tick runs only those (and what they enable). Without it every tick
+    /// runs every input unit.
+    void track_inputs() {
+        inputs_tracked_ = true;
+        pending_ = kInputUnits;
+    }
+    void note_input(unsigned units) { pending_ |= units; }
+
     const ArrayStats& stats() const { return stats_; }
     /// Starts a new pass epoch: clears the counters and the FIFOs' cycle bookkeeping (pass
     /// cycles restart at 0). The FIFOs must be empty (they are after a finished pass).
@@ -243,21 +263,43 @@ class Pe {
     bool cp_started_ = false;
     int64_t cp_start_ = 0, cp_first_ = -1, cp_last_ = -1;  ///< start cycle, issued entries
     /// When the psums of a computed column may leave the spad (last slot + pipeline).
+    /// Issuing column k waits until column k - 1 has left, so at most one issued column is
+    /// queued at a time (behind it only columns without an issued slot): its per-f times
+    /// are either linear (the last entry's slots, f = 0, 1, ...) or, when its first issued
+    /// entry is also its last, the table ready_table_.
     struct Ready {
+        enum Kind : uint8_t { kUniform, kLinear, kTable };
         int64_t column = 0;
-        int64_t uniform = 0;         ///< every f (a column without an issued slot)
-        std::vector<int64_t> per_f;  ///< per f, when non-empty
+        int64_t at = 0;  ///< kUniform: every f; kLinear: f = 0
+        Kind kind = kUniform;
     };
-    std::deque<Ready> ready_;                        ///< computed columns not yet accumulated
-    std::vector<std::vector<int64_t>> spare_per_f_;  ///< per_f vectors to reuse
-    std::vector<int64_t> order_;  ///< the started column's spad entries in compute order
-    std::deque<Issued> sched_;    ///< cycle mode: issued entries not yet past (VCD)
+    int64_t ready_time(const Ready& r, int64_t f) const {
+        return r.kind == Ready::kUniform  ? r.at
+               : r.kind == Ready::kLinear ? r.at + f
+                                          : ready_table_[static_cast<size_t>(f)];
+    }
+    /// Computed columns not yet accumulated: ready_[ready_head_..] (a queue that empties
+    /// whenever a column is issued, so its storage is reused).
+    std::vector<Ready> ready_;
+    size_t ready_head_ = 0;
+    bool ready_empty() const { return ready_head_ == ready_.size(); }
+    void ready_pop() {
+        if (++ready_head_ == ready_.size()) {
+            ready_.clear();
+            ready_head_ = 0;
+        }
+    }
+    std::vector<int64_t> ready_table_;  ///< per f (Ready::kTable)
+    std::vector<int64_t> order_;        ///< the started column's spad entries in compute order
+    std::deque<Issued> sched_;          ///< cycle mode: issued entries not yet past (VCD)
     // psum-add unit and accumulate unit
     int64_t ad_k_ = 0, ad_f_ = 0, ad_next_ = 0;
     std::vector<int64_t> add_at_;  ///< per f: cycle of the add for column ad_k_ (or earlier)
     int64_t ac_k_ = 0, ac_f_ = 0, ac_next_ = 0;
     std::vector<int64_t> acc_at_;  ///< per f: cycle psum f of the latest column left
 
+    bool inputs_tracked_ = false;
+    unsigned pending_ = kInputUnits;  ///< units whose input changed (tracked inputs)
     int64_t last_active_ = -1;
     int64_t tick_t_ = -1;     ///< cycle mode: the cycle being ticked
     bool acted_now_ = false;  ///< cycle mode: a unit acted in cycle tick_t_
