@@ -104,7 +104,7 @@ ExportSummary export_traces(const ExportOptions& e) {
     GraphNet model(net);
     load_checkpoint(ckpt, model, nullptr, false, torch::kCPU);
     model->eval();
-    const DatasetFiles data = load_dataset(kind, run.data);
+    const DatasetFiles data = load_dataset(kind, run.data, run.data_cache);
     if (e.images > data.test.size())
         throw core::InputError(
             "--images", "the test set has only " + std::to_string(data.test.size()) + " images");

@@ -453,7 +453,7 @@ TrainResult run_training(const TrainOptions& options) {
         at::globalContext().setBenchmarkCuDNN(false);
     }
 
-    const DatasetFiles data = load_dataset(s.kind, o.data);
+    const DatasetFiles data = load_dataset(s.kind, o.data, o.data_cache);
     const Split split =
         split_train_val(data.train.size(), o.val_fraction, static_cast<uint64_t>(o.seed));
     std::vector<int64_t> test_idx(data.test.size());

@@ -15,15 +15,18 @@ struct TrainOptions {
     std::string net;                        ///< builtin network name, e.g. mobilenetv2-fmnist
     std::string dataset = "fashion-mnist";  ///< fashion-mnist | cifar10 | cifar100
     std::string data;                       ///< dataset folder ("" = the dataset's default)
-    std::string method = "baseline";        ///< see trainer/penalty_plan.h
-    std::string calibration;                ///< calib.json ("" = none)
-    std::string penalty_config;             ///< per-layer lambda/weight overrides ("" = none)
-    std::string init;                       ///< checkpoint or run folder to fine-tune from
-    std::string baseline_run;               ///< run folder whose densities summary.json compares to
-    std::string out;                        ///< the run folder
-    int64_t epochs = 1;                     ///< >= 0 (0: evaluate the initial model only)
-    int64_t limit_batches = 0;              ///< training batches per epoch (0 = all)
-    int64_t limit_eval_batches = 0;         ///< batches per validation/test pass (0 = all)
+    /// Where decoded ImageFolder images are cached ("" = $ACTSPARSE_DATA_CACHE, else the
+    /// XDG cache; "none" = no cache). Not part of a run's identity: it may change on resume.
+    std::string data_cache;
+    std::string method = "baseline";  ///< see trainer/penalty_plan.h
+    std::string calibration;          ///< calib.json ("" = none)
+    std::string penalty_config;       ///< per-layer lambda/weight overrides ("" = none)
+    std::string init;                 ///< checkpoint or run folder to fine-tune from
+    std::string baseline_run;         ///< run folder whose densities summary.json compares to
+    std::string out;                  ///< the run folder
+    int64_t epochs = 1;               ///< >= 0 (0: evaluate the initial model only)
+    int64_t limit_batches = 0;        ///< training batches per epoch (0 = all)
+    int64_t limit_eval_batches = 0;   ///< batches per validation/test pass (0 = all)
     int64_t batch_size = 64;
     double lr = 0.0;        ///< peak learning rate (0 = 0.05, or 0.005 with init)
     double momentum = 0.9;  ///< SGD momentum

@@ -42,7 +42,8 @@ namespace actsparse::trainer {
     X(world_size)                          \
     X(rank)                                \
     X(rendezvous)                          \
-    X(dist_timeout)
+    X(dist_timeout)                        \
+    X(data_cache)
 
 nlohmann::json to_json(const TrainOptions& o) {
     nlohmann::json j;
@@ -85,7 +86,7 @@ bool resume_may_change(const std::string& key) {
     static const std::set<std::string> keys = {
         "threads",    "device",       "checkpoint_minutes", "progress",
         "resume",     "baseline_run", "limit_eval_batches", "rank",
-        "rendezvous", "dist_timeout"};
+        "rendezvous", "dist_timeout", "data_cache"};
     return keys.count(key) > 0;
 }
 

@@ -43,7 +43,11 @@ void add_train_command(CLI::App& app) {
     opt("--net", o.net, "Network (`actsparse layers --list`), e.g. mobilenetv2-fmnist");
     opt("--dataset", o.dataset, "fashion-mnist | cifar10 | cifar100")->capture_default_str();
     opt("--data", o.data,
-        "Dataset folder (default for fashion-mnist: /usr/share/datasets/fashion-mnist)");
+        "Dataset folder (default for fashion-mnist: /usr/share/datasets/fashion-mnist); for "
+        "cifar10/100 also an ImageFolder tree or its .tar.gz");
+    opt("--data-cache", o.data_cache,
+        "Cache folder of decoded ImageFolder images, or none (default $ACTSPARSE_DATA_CACHE, "
+        "else $XDG_CACHE_HOME/actsparse/data or ~/.cache/actsparse/data)");
     opt("--method", o.method, "baseline | sparsity-targeting | proposed-hoyer | proposed-hybrid")
         ->capture_default_str();
     opt("--calibration", o.calibration,

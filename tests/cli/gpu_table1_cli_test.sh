@@ -19,25 +19,7 @@ fail() {
 }
 
 # 10 classes, 24 training and 4 test images each: 32x32 RGB PNGs (stdlib zlib), tar.gz.
-python3 - "$T/carry/data/cifar10-jpeg.tar.gz" <<'PY'
-import io, random, struct, sys, tarfile, zlib
-def png(w, h, rgb):
-    raw = b"".join(b"\0" + bytes(rgb[y * w * 3:(y + 1) * w * 3]) for y in range(h))
-    def chunk(t, d):
-        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-rng = random.Random(1)
-classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-with tarfile.open(sys.argv[1], "w:gz") as tar:
-    for split, n in (("train", 24), ("test", 4)):
-        for k, c in enumerate(classes):
-            for i in range(n):
-                data = png(32, 32, [min(255, max(0, 25 * k + rng.randrange(-20, 20))) for _ in range(3072)])
-                info = tarfile.TarInfo(f"cifar10/{split}/{c}/{i:04d}.png")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-PY
+python3 "$SRC/tests/cli/make_image_folder.py" "$T/carry/data/cifar10-jpeg.tar.gz" 24 4
 for mode in skip gate; do
     "$BIN" calibrate --net squeezenet-cifar --width 0.125 --zero-mode "$mode" --densities 0.3,1 \
         --seeds 1 --patterns uniform --validate-densities none --jobs 2 --cache "$T/cache" \
@@ -58,6 +40,7 @@ for f in chosen-runs.txt calib-skip.json baseline/model.safetensors baseline/sum
     grep -qx "$f" "$T/list" || fail "$f not packed: $(cat "$T/list")"
 done
 grep -q checkpoint "$T/list" && fail "checkpoints packed"
+compgen -G "$T/work/cache/actsparse/data/images-*.bin" >/dev/null || fail "no decoded-image cache"
 echo "ok   gpu_table1.sh trains and packs on the CPU"
 
 # A calibration missing: one line, exit 2, before anything runs.
