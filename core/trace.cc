@@ -450,6 +450,11 @@ std::vector<int64_t> reference_conv(const LayerShape& s, const std::vector<int16
         const int64_t hi_num = s.W - 1 + s.Wpad - x;
         q_hi[x] = hi_num < 0 ? 0 : std::min(s.Q, hi_num / s.Wstride + 1);
     }
+    // A pointwise layer (1x1 filter, stride 1, no padding): each channel adds one weight
+    // times its whole input plane, a single contiguous loop (MobileNet-V2's small planes
+    // would otherwise run rows of 4 or 8).
+    const bool pointwise = s.R == 1 && s.S == 1 && s.Hstride == 1 && s.Wstride == 1 &&
+                           s.Hpad == 0 && s.Wpad == 0 && s.P == s.H && s.Q == s.W;
     parallel_for(s.N * s.M, s.P * s.Q * cg * s.R * s.S, [&](int64_t nm) {
         const int64_t n = nm / s.M, m = nm % s.M, g = m / mg;
         int64_t* o = out.data() + nm * s.P * s.Q;
@@ -457,6 +462,12 @@ std::vector<int64_t> reference_conv(const LayerShape& s, const std::vector<int16
             const int64_t c = g * cg + ci;
             const int16_t* in = ifmap.data() + (n * s.C + c) * s.H * s.W;
             const int16_t* w = weight.data() + (m * cg + ci) * s.R * s.S;
+            if (pointwise) {
+                const int32_t wv = w[0];
+                if (wv == 0) continue;
+                for (int64_t i = 0, plane = s.P * s.Q; i < plane; ++i) o[i] += wv * int32_t{in[i]};
+                continue;
+            }
             for (int64_t r = 0; r < s.R; ++r) {
                 for (int64_t x = 0; x < s.S; ++x) {
                     // int16 x int16 fits int32 exactly: 32-bit products vectorise better

@@ -12,7 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "hw/fifo.h"
@@ -84,15 +84,22 @@ class MulticastBus {
         track_pops_ = false;
         retry_at_ = 0;
         words_.clear();
-        std::unordered_map<int64_t, std::vector<RegFifo<T>*>> by_tag;
+        // Groups by tag (sorted), then every PE FIFO, in PE order, joins the groups whose
+        // tags equal its IDs. The destination vectors keep their storage across passes.
         auto key = [](int64_t row, int64_t col) { return row * (int64_t{1} << 32) + col; };
-        for (size_t i = 0; i < pe_fifo.size(); ++i)
-            if (pe_fifo[i] != nullptr)
-                by_tag[key(pe_row_id[i], pe_col_id[i])].push_back(pe_fifo[i]);
-        dests_.assign(groups.size(), {});
-        for (size_t g = 0; g < groups.size(); ++g) {
-            auto it = by_tag.find(key(groups[g].row_tag, groups[g].col_tag));
-            if (it != by_tag.end()) dests_[g] = it->second;
+        by_tag_.clear();
+        for (size_t g = 0; g < groups.size(); ++g)
+            by_tag_.emplace_back(key(groups[g].row_tag, groups[g].col_tag), g);
+        std::sort(by_tag_.begin(), by_tag_.end());
+        dests_.resize(groups.size());
+        for (auto& d : dests_) d.clear();
+        for (size_t i = 0; i < pe_fifo.size(); ++i) {
+            if (pe_fifo[i] == nullptr) continue;
+            const int64_t k = key(pe_row_id[i], pe_col_id[i]);
+            auto it =
+                std::lower_bound(by_tag_.begin(), by_tag_.end(), std::make_pair(k, size_t{0}));
+            for (; it != by_tag_.end() && it->first == k; ++it)
+                dests_[it->second].push_back(pe_fifo[i]);
         }
     }
 
@@ -154,6 +161,7 @@ class MulticastBus {
     bool track_pops_ = false;
     int64_t retry_at_ = 0;
     std::vector<std::vector<RegFifo<T>*>> dests_;
+    std::vector<std::pair<int64_t, size_t>> by_tag_;  ///< (tag key, group), sorted
     bool have_ = false;
     int64_t group_ = 0;
     std::vector<int64_t> words_;

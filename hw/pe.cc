@@ -41,8 +41,8 @@ void Pe::reinit(const core::PeParams& params, core::ZeroMode mode, bool fast) {
     f_done_ = kNone;
     ld_k_ = ld_i_ = ld_n_ = ld_next_ = ld_first_ = ld_count_ = ld_col_ = ld_c_ = ld_slot_ = ld_x_ =
         0;
-    loaded_at_.clear();
-    loaded_tag_.clear();
+    loaded_at_[0] = loaded_at_[1] = kNone;
+    loaded_tag_[0] = loaded_tag_[1] = -1;
     fin_.clear();
     fin_col_.clear();
     cp_k_ = cp_x_ = cp_words_ = 0;
@@ -132,8 +132,8 @@ void Pe::start_pass() {
 
     fin_.assign(entries, -1);
     fin_col_.assign(entries, -1);
-    loaded_at_.assign(2, kNone);
-    loaded_tag_.assign(2, -1);
+    loaded_at_[0] = loaded_at_[1] = kNone;
+    loaded_tag_[0] = loaded_tag_[1] = -1;
     ld_next_ = 0;
     ld_k_ = ld_x_ = 0;
     begin_load_window();

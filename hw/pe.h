@@ -228,8 +228,6 @@ class Pe {
     core::ZeroMode mode_;
     bool fast_;
 
-    std::deque<PeConfig> control_;
-    std::deque<RegFifo<int64_t>*> control_dest_;
     PeConfig cfg_;
     RegFifo<int64_t>* psum_dest_ = nullptr;
     bool running_ = false;
@@ -248,14 +246,14 @@ class Pe {
     int64_t f_done_ = kNone;  ///< cycle of the last filter word (-1: none needed)
     // load unit: window ld_k_, word ld_i_ of its ld_n_ real words (column-major, channel inner)
     int64_t ld_k_ = 0, ld_i_ = 0, ld_n_ = 0, ld_next_ = 0;
-    int64_t ld_first_ = 0, ld_count_ = 0;  ///< the window's new columns
-    int64_t ld_col_ = 0, ld_c_ = 0;        ///< next real word: ifmap column, channel
-    int64_t ld_slot_ = 0;                  ///< slot(ld_col_)
-    int64_t ld_x_ = 0;                     ///< ld_k_ % out_cols
-    std::vector<int64_t> loaded_at_;       ///< per window parity: cycle its last word arrived
-    std::vector<int64_t> loaded_tag_;      ///< which window loaded_at_ belongs to
-    std::vector<int64_t> fin_;             ///< per entry: last cycle the compute read it
-    std::vector<int64_t> fin_col_;         ///< per entry: the column fin_ belongs to
+    int64_t ld_first_ = 0, ld_count_ = 0;    ///< the window's new columns
+    int64_t ld_col_ = 0, ld_c_ = 0;          ///< next real word: ifmap column, channel
+    int64_t ld_slot_ = 0;                    ///< slot(ld_col_)
+    int64_t ld_x_ = 0;                       ///< ld_k_ % out_cols
+    int64_t loaded_at_[2] = {kNone, kNone};  ///< per window parity: cycle its last word arrived
+    int64_t loaded_tag_[2] = {-1, -1};       ///< which window loaded_at_ belongs to
+    std::vector<int64_t> fin_;               ///< per entry: last cycle the compute read it
+    std::vector<int64_t> fin_col_;           ///< per entry: the column fin_ belongs to
     // compute unit: next column cp_k_ (started: phase A done, see compute_unit); the last
     // computed column issued its last slot in cycle cp_end_
     int64_t cp_k_ = 0, cp_end_ = -1, last_issue_ = -1;
@@ -291,7 +289,6 @@ class Pe {
     }
     std::vector<int64_t> ready_table_;  ///< per f (Ready::kTable)
     std::vector<int64_t> order_;        ///< the started column's spad entries in compute order
-    std::deque<Issued> sched_;          ///< cycle mode: issued entries not yet past (VCD)
     // psum-add unit and accumulate unit
     int64_t ad_k_ = 0, ad_f_ = 0, ad_next_ = 0;
     std::vector<int64_t> add_at_;  ///< per f: cycle of the add for column ad_k_ (or earlier)
@@ -305,6 +302,11 @@ class Pe {
     bool acted_now_ = false;  ///< cycle mode: a unit acted in cycle tick_t_
     bool skipped_now_ = false;
     ArrayStats stats_;
+
+    // Rarely touched state last, so the per-tick state above shares fewer cache lines.
+    std::deque<PeConfig> control_;
+    std::deque<RegFifo<int64_t>*> control_dest_;
+    std::deque<Issued> sched_;  ///< cycle mode: issued entries not yet past (VCD)
 };
 
 }  // namespace actsparse::hw
