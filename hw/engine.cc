@@ -121,6 +121,7 @@ ArrayEngine::ArrayEngine(const core::LayerShape& shape, const Mapping& mapping,
     pe_done_flag_.assign(static_cast<size_t>(n), 0);
     due_at_.assign(static_cast<size_t>(n), -1);
     wake_at_.assign(static_cast<size_t>(n), std::numeric_limits<int64_t>::max());
+    changed_units_.assign(static_cast<size_t>(n), 0);
     psum_producer_.assign(static_cast<size_t>(n), -1);
 }
 
@@ -490,7 +491,8 @@ void ArrayEngine::install_fast_hooks() {
 void ArrayEngine::wake_hook(void* engine, int64_t id, int64_t cycle) {
     auto* e = static_cast<ArrayEngine*>(engine);
     const int64_t pe = id >> 5;
-    e->pes_[static_cast<size_t>(pe)]->note_input(static_cast<unsigned>(id & 31));
+    // Kept here until the PE's tick (the hook need not touch the PE's own state).
+    e->changed_units_[static_cast<size_t>(pe)] |= static_cast<uint8_t>(id & 31);
     // A change in cycle c is visible from c + 1.
     e->wake(pe, cycle + 1);
 }
@@ -574,57 +576,77 @@ ArrayStats ArrayEngine::pass_stats() const {
 }
 
 int64_t ArrayEngine::run_pass_fast() {
+    start_fast_schedule();
+    int64_t t = 0;
+    for (;;) {
+        cur_t_ = t;
+        eval_next_ = false;
+        collect_due(t);
+        tick_noc(t);
+        tick_due_pes(t);
+        if (pass_done()) break;
+        t = next_evaluated_cycle(t);
+    }
+    return pass_cycles();
+}
+
+// The steps of run_pass_fast. First: no wakes pending, every active PE due in cycle 0.
+void ArrayEngine::start_fast_schedule() {
     constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
     timers_->clear(0);
     due_.clear();
     next_.clear();
+    fired_.clear();
     eval_next_ = false;
     noc_wake_at_ = -1;
     out_pushed_ = 0;
     std::fill(due_at_.begin(), due_at_.end(), -1);
     std::fill(wake_at_.begin(), wake_at_.end(), kNever);
+    std::fill(changed_units_.begin(), changed_units_.end(), 0);
     for (int64_t i : active_) {
         due_.push_back(i);
         due_at_[static_cast<size_t>(i)] = 0;
         wake_at_[static_cast<size_t>(i)] = 0;
     }
-    std::vector<int64_t> fired;
-    int64_t t = 0;
-    for (;;) {
-        cur_t_ = t;
-        eval_next_ = false;
-        fired.clear();
-        timers_->pop_due(t, fired);
-        for (int64_t i : fired) {
-            if (i >= 0 && wake_at_[static_cast<size_t>(i)] == t &&
-                due_at_[static_cast<size_t>(i)] != t) {
-                due_at_[static_cast<size_t>(i)] = t;
-                due_.push_back(i);
-            }
+}
+
+// The PEs whose pending wake is for cycle t join those already due.
+void ArrayEngine::collect_due(int64_t t) {
+    fired_.clear();
+    timers_->pop_due(t, fired_);
+    for (int64_t i : fired_) {
+        if (i >= 0 && wake_at_[static_cast<size_t>(i)] == t &&
+            due_at_[static_cast<size_t>(i)] != t) {
+            due_at_[static_cast<size_t>(i)] = t;
+            due_.push_back(i);
         }
-        tick_noc(t);
-        for (size_t k = 0; k < due_.size(); ++k) {
-            const int64_t i = due_[k];
-            wake_at_[static_cast<size_t>(i)] = kNever;
-            // A PE performs every action whose conditions are recorded; it needs another
-            // tick only when a FIFO it uses changes, which its hooks report (wake).
-            tick_pe(i, t);
-        }
-        if (pass_done()) break;
-        due_.swap(next_);
-        next_.clear();
-        if (eval_next_ || !due_.empty() || noc_pending()) {
-            ++t;
-            continue;
-        }
-        // Nothing can move next cycle: jump to the next scheduled wake.
-        const int64_t next = timers_->next_after_now();
-        if (next < 0)
-            core::model_bug("hw::ArrayEngine",
-                            "deadlock at pass cycle " + std::to_string(t) + ": " + describe(t));
-        t = next;
     }
-    return pass_cycles();
+}
+
+// A PE performs every action whose conditions are recorded; it needs another tick only when
+// a FIFO it uses changes, which its hooks report (wake, with the units that read the FIFO).
+void ArrayEngine::tick_due_pes(int64_t t) {
+    constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+    for (size_t k = 0; k < due_.size(); ++k) {
+        const int64_t i = due_[k];
+        wake_at_[static_cast<size_t>(i)] = kNever;
+        uint8_t& changed = changed_units_[static_cast<size_t>(i)];
+        pes_[static_cast<size_t>(i)]->note_input(changed);
+        changed = 0;
+        tick_pe(i, t);
+    }
+    due_.swap(next_);
+    next_.clear();
+}
+
+// The next cycle to evaluate: t + 1 when anything may move in it, else the next wake.
+int64_t ArrayEngine::next_evaluated_cycle(int64_t t) {
+    if (eval_next_ || !due_.empty() || noc_pending()) return t + 1;
+    const int64_t next = timers_->next_after_now();
+    if (next < 0)
+        core::model_bug("hw::ArrayEngine",
+                        "deadlock at pass cycle " + std::to_string(t) + ": " + describe(t));
+    return next;
 }
 
 std::string ArrayEngine::describe(int64_t t) const {

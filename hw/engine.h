@@ -188,6 +188,12 @@ class ArrayEngine {
     // networks are ticked in every evaluated cycle, and a cycle is evaluated when a network
     // moved in the previous one or a wake is due, so every counter equals the per-cycle
     // fidelity's.
+    // The steps of run_pass_fast().
+    void start_fast_schedule();
+    void collect_due(int64_t t);
+    void tick_due_pes(int64_t t);
+    int64_t next_evaluated_cycle(int64_t t);
+    std::vector<int64_t> fired_;  ///< wakes popped from the calendar in this cycle
     static void wake_hook(void* engine, int64_t id, int64_t cycle);  // id: PE * 32 + units
     static void out_push_hook(void* engine, int64_t pe, int64_t cycle);
     /// A PE popped a FIFO that input network `net` (0 ifmap, 1 filter, 2 psum-in) fills.
@@ -198,9 +204,10 @@ class ArrayEngine {
     void wake(int64_t pe, int64_t at);
     int64_t cur_t_ = 0;
     bool eval_next_ = false;
-    std::vector<int64_t> wake_at_;  ///< earliest pending wake of each PE (kNever: none)
-    int64_t noc_wake_at_ = 0;       ///< earliest pending network-only evaluation
-    int64_t out_pushed_ = 0;        ///< psums pushed into chain-top output FIFOs this pass
+    std::vector<int64_t> wake_at_;        ///< earliest pending wake of each PE (kNever: none)
+    std::vector<uint8_t> changed_units_;  ///< per PE: Pe::Unit bits noted since its last tick
+    int64_t noc_wake_at_ = 0;             ///< earliest pending network-only evaluation
+    int64_t out_pushed_ = 0;              ///< psums pushed into chain-top output FIFOs this pass
     std::vector<int64_t> due_, next_;
     std::vector<int64_t> due_at_;           ///< cycle for which a PE is already scheduled
     std::unique_ptr<WakeCalendar> timers_;  ///< from a pool (see the destructor)
