@@ -12,7 +12,9 @@
 # density each layer's one mapping is planned for, in calibrate and evaluate; default the
 # tools' 0.5; per-point re-plans the mapping for each point and image),
 # DATASET (fashion-mnist), THREADS (all cores), ARCH (eyeriss-v1; eyeriss-v2 or a YAML file:
-# calibrate and evaluate on that array), DEVICE (cpu; cuda trains on a GPU), STOP_AFTER
+# calibrate and evaluate on that array), EXTRA_ARCHS (more arrays to evaluate the same runs
+# on in skip mode, e.g. eyeriss-v2: each is calibrated into calib-NAME-skip.json and
+# evaluated into eval-NAME/, NAME the arch's name or YAML file stem), DEVICE (cpu; cuda trains on a GPU), STOP_AFTER
 # (train: stop before evaluate, for a trainer-only build; scripts/gpu_table1.sh). Every step resumes or is skipped when its
 # output exists, so an interrupted reproduction continues where it stopped.
 set -euo pipefail
@@ -35,6 +37,7 @@ CALIB_ARGS=${CALIB_ARGS:-}
 DATA=${DATA:-}
 MAPPING_DENSITY=${MAPPING_DENSITY:-}
 ARCH=${ARCH:-eyeriss-v1}
+EXTRA_ARCHS=${EXTRA_ARCHS:-}
 DEVICE=${DEVICE:-cpu}
 STOP_AFTER=${STOP_AFTER:-}
 case "$STOP_AFTER" in "" | train) ;; *) echo "reproduce.sh: STOP_AFTER: expected train, got '$STOP_AFTER'" >&2; exit 2 ;; esac
@@ -113,3 +116,17 @@ log "evaluate ${RUNS[*]}"
 "$BIN" evaluate --runs "${RUNS[@]}" --arch "$ARCH" --zero-mode both --images "$IMAGES" "${MAP_ARGS[@]}" \
     --calibration "$OUT/calib-skip.json" --calibration "$OUT/calib-gate.json" --out "$OUT/eval"
 log "done: $OUT/eval/results.md"
+for arch in $EXTRA_ARCHS; do
+    name=$(basename "$arch" .yaml)
+    if [ ! -f "$OUT/calib-$name-skip.json" ]; then
+        log "calibrate $NET on $arch (skip)"
+        # shellcheck disable=SC2086  # CALIB_ARGS is a list of flags
+        "$BIN" calibrate --net "$NET" --arch "$arch" --width "$WIDTH" --zero-mode skip \
+            --cache "$OUT/calib-cache" --out "$OUT/calib-$name-skip.json" \
+            --report "$OUT/calib-$name-skip" "${MAP_ARGS[@]}" $CALIB_ARGS
+    fi
+    log "evaluate on $arch ${RUNS[*]}"
+    "$BIN" evaluate --runs "${RUNS[@]}" --arch "$arch" --zero-mode skip --images "$IMAGES" \
+        "${MAP_ARGS[@]}" --calibration "$OUT/calib-$name-skip.json" --out "$OUT/eval-$name"
+    log "done: $OUT/eval-$name/results.md"
+done

@@ -14,7 +14,7 @@ mkdir -p "$T/build/bin"
 ln -s "$BIN" "$T/build/bin/actsparse"
 run() {
     env ACTSPARSE_BUILD_DIR="$T/build" WIDTH=0.125 BASE_EPOCHS=1 BASE_BATCHES=12 TUNE_EPOCHS=1 \
-        TUNE_BATCHES=4 EVAL_BATCHES=2 IMAGES=1 SCALES="0.3 0.1" THREADS=2 \
+        TUNE_BATCHES=4 EVAL_BATCHES=2 IMAGES=1 SCALES="0.3 0.1" THREADS=2 EXTRA_ARCHS=eyeriss-v2 \
         CALIB_ARGS="--densities 0.2,1 --seeds 1 --patterns uniform --validate-densities 0.5 --validate-patterns uniform" \
         bash "$SRC/scripts/reproduce.sh" squeezenet-fmnist "$T/out" 2>>"$T/stderr"
 }
@@ -29,7 +29,10 @@ for m in baseline sparsity-targeting proposed-hoyer proposed-hybrid; do
     [ "$(grep -c "^| $m[ |]" "$md")" = 2 ] || fail "$m not in both tables"
     [ "$m" = baseline ] || grep -q "$m: chose " "$T/out/reproduce.log" || fail "$m: no choice logged"
 done
-for f in calib-skip.json calib-gate.json baseline/summary.json baseline/model.safetensors; do
+grep -q "## squeezenet-fmnist (skip)" "$T/out/eval-eyeriss-v2/results.md" || fail "no v2 results"
+grep -q -- "--arch eyeriss-v2" "$T/out/eval-eyeriss-v2/results.md" || fail "v2 results not on v2"
+for f in calib-skip.json calib-gate.json calib-eyeriss-v2-skip.json baseline/summary.json \
+    baseline/model.safetensors; do
     [ -f "$T/out/$f" ] || fail "missing $f"
 done
 # Each method's choice is logged with the validation accuracy it was chosen on.
