@@ -512,15 +512,21 @@ PeActivity Pe::run_fast(bool fresh) {
     constexpr int64_t limit = std::numeric_limits<int64_t>::max();
     while (dirty != 0 && running_) {
         unsigned next = 0;
-        if ((dirty & kFilter) != 0 && filter_unit(limit)) next |= kCompute;
+        // What enables the compute unit: a column starts (phase A) once the filters are
+        // all in and its window is loaded; it issues (phase B) once the last column's psums
+        // have left (accumulate).
+        if ((dirty & kFilter) != 0 && filter_unit(limit) && f_done_ != kNone) next |= kCompute;
         if ((dirty & kCompute) != 0 && cp_k_ < columns_) {
             bool moved = false;
             while (compute_unit(limit)) moved = true;
             if (moved) next |= kLoad | kAcc;
         }
-        if ((dirty & kLoad) != 0 && load_unit(limit)) next |= kCompute;
+        if ((dirty & kLoad) != 0) {
+            const int64_t window = ld_k_;
+            if (load_unit(limit) && ld_k_ != window) next |= kCompute;
+        }
         if ((dirty & kAdd) != 0 && add_unit(limit)) next |= kAcc;
-        if ((dirty & kAcc) != 0 && acc_unit(limit)) next |= kCompute | kAdd;
+        if ((dirty & kAcc) != 0 && acc_unit(limit)) next |= kAdd | (cp_started_ ? kCompute : 0u);
         any = any || next != 0;
         dirty = next;
     }
