@@ -14,8 +14,10 @@
 # calib/NET-wWIDTH-{skip,gate}.json (made by gpu_prepare.sh with the simulator).
 # Environment: NETS ("NET:WIDTH ...", default all three at the widths gpu_prepare.sh used),
 # DEVICE (cuda; cpu runs the same steps on a CPU build, as the test does), BUDGET_S (wall
-# seconds for all training, default 480: each network's reproduce.sh is stopped at the
-# budget and what finished is packed; a later call resumes), BASE_EPOCHS (15), TUNE_EPOCHS
+# seconds for all training, default 400, so that the build and the packing fit the device
+# tool's 600 s per command: each network's reproduce.sh is stopped at the budget and what
+# finished is packed; a later call resumes), PACK_ONLY ("NET ...": no build, no training, pack
+# these networks' runs from WORK: the second call when the first return was full), BASE_EPOCHS (15), TUNE_EPOCHS
 # (2), SCALES ("1 0.3"), BASE_BATCHES/TUNE_BATCHES/EVAL_BATCHES (0 = all), THREADS (4 per
 # network), BUILD_DIR (build-gpu), WORK (/tmp/actsparse-gpu), SKIP_BUILD (1: use BUILD_DIR as
 # it is). Exit 2 with one line when an input is missing.
@@ -25,7 +27,7 @@ OUT=${1:-${OUT:-runs/gpu-table1}}
 CARRY=${CARRY:-device-carry}
 DEVICE=${DEVICE:-cuda}
 NETS=${NETS:-"mobilenetv2-cifar:1 squeezenet-cifar:1 inceptionv3-cifar:0.25"}
-BUDGET_S=${BUDGET_S:-480}
+BUDGET_S=${BUDGET_S:-400}
 BUILD_DIR=${BUILD_DIR:-build-gpu}
 WORK=${WORK:-/tmp/actsparse-gpu}
 THREADS=${THREADS:-4}
@@ -50,6 +52,7 @@ done
 
 # 1. The build. Debian's header packages are unpacked into WORK/root (dpkg -x) and found
 # through CMAKE_PREFIX_PATH and the compiler's search paths.
+[ -n "${PACK_ONLY:-}" ] && SKIP_BUILD=1
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
     ROOT=$WORK/root
     mkdir -p "$ROOT"
@@ -103,7 +106,8 @@ fi
 # 3. Training: one reproduce.sh per network, all at once on the one GPU, each stopped at the
 # budget (a later call resumes: every run and step is skipped or continued from its files).
 pids=()
-for nw in $NETS; do
+[ -n "${PACK_ONLY:-}" ] && NETS_TRAIN="" || NETS_TRAIN=$NETS
+for nw in $NETS_TRAIN; do
     net=${nw%%:*} width=${nw#*:}
     dir=$WORK/runs/$net
     mkdir -p "$dir"
@@ -123,7 +127,7 @@ log "training ended (status $status: 0 = every network chose its runs)"
 # the chosen runs' summaries, configs, logs and weights (every finished run when the budget
 # stopped the search; never checkpoints). The device tool returns at most 8 files of 16 MiB,
 # 64 MiB in all: a network that no longer fits is left for a second call with PACK_ONLY=NET
-# SKIP_BUILD=1 BUDGET_S=0 (WORK survives while the machine stays warm).
+# (WORK survives while the machine stays warm).
 pack_net() {  # pack_net NET: prints the packed bytes
     local net=$1 dir=$WORK/runs/$1 runs=() files=()
     if [ -f "$dir/chosen-runs.txt" ]; then
@@ -150,7 +154,7 @@ for nw in ${PACK_ONLY:-$NETS}; do
     size=$(pack_net "$net")
     if [ $((used + size)) -gt "$LIMIT" ]; then
         rm -f "$OUT/$net.tar.gz"
-        log "not packed: $net ($((size / 1024)) KiB over the 64 MiB return; next call: PACK_ONLY=$net SKIP_BUILD=1 BUDGET_S=0)"
+        log "not packed: $net ($((size / 1024)) KiB over the 64 MiB return; next call: PACK_ONLY=$net)"
         continue
     fi
     used=$((used + size))

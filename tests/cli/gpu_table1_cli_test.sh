@@ -43,6 +43,13 @@ grep -q checkpoint "$T/list" && fail "checkpoints packed"
 compgen -G "$T/work/cache/actsparse/data/images-*.bin" >/dev/null || fail "no decoded-image cache"
 echo "ok   gpu_table1.sh trains and packs on the CPU"
 
+# A second call packs what the first trained, without building or training.
+gpu env PACK_ONLY=squeezenet-cifar SKIP_BUILD=0 bash "$SRC/scripts/gpu_table1.sh" "$T/out3" \
+    2>"$T/pack.err" || fail "PACK_ONLY: $(cat "$T/pack.err")"
+grep -q "train \|configure" "$T/pack.err" && fail "PACK_ONLY trained or built: $(cat "$T/pack.err")"
+cmp -s <(tar -tzf "$T/out3/squeezenet-cifar.tar.gz") "$T/list" || fail "PACK_ONLY packed other files"
+echo "ok   PACK_ONLY packs again without building or training"
+
 # A calibration missing: one line, exit 2, before anything runs.
 rm "$T/carry/calib/squeezenet-cifar-w0.125-gate.json"
 set +e
