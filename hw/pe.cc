@@ -53,6 +53,7 @@ void Pe::reinit(const core::PeParams& params, core::ZeroMode mode, bool fast) {
     ready_.clear();
     ready_head_ = 0;
     order_.clear();
+    order_slot_ = -1;
     sched_.clear();
     ad_k_ = ad_f_ = ad_next_ = 0;
     add_at_.clear();
@@ -146,6 +147,7 @@ void Pe::start_pass() {
     ready_.clear();
     ready_head_ = 0;
     ready_table_.assign(p, 0);
+    order_slot_ = -1;  // q and s may differ from the last pass
     sched_.clear();
 
     ad_k_ = ad_f_ = ad_next_ = 0;
@@ -323,10 +325,16 @@ void Pe::build_order() {
     const int64_t q = cfg_.q, s = cfg_.s, entries = q * s;
     const bool skip = mode_ == core::ZeroMode::kSkip;
     const int64_t first_slot = slot(cfg_.window_first + cp_x_ * cfg_.stride);
-    order_.resize(static_cast<size_t>(entries));
-    for (int64_t c = 0, i = 0; c < q; ++c)
-        for (int64_t pos = 0, sl = first_slot; pos < s; ++pos, ++i, sl = sl + 1 == s ? 0 : sl + 1)
-            order_[static_cast<size_t>(i)] = c * s + sl;
+    // The order depends only on the window's first slot (always 0 when s = 1): rebuilt only
+    // when that changes within a pass.
+    if (first_slot != order_slot_) {
+        order_.resize(static_cast<size_t>(entries));
+        for (int64_t c = 0, i = 0; c < q; ++c)
+            for (int64_t pos = 0, sl = first_slot; pos < s;
+                 ++pos, ++i, sl = sl + 1 == s ? 0 : sl + 1)
+                order_[static_cast<size_t>(i)] = c * s + sl;
+        order_slot_ = first_slot;
+    }
     cp_first_ = skip ? -1 : 0;
     cp_last_ = skip ? -1 : entries - 1;
     for (int64_t i = 0; skip && i < entries; ++i) {

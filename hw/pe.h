@@ -289,6 +289,7 @@ class Pe {
     }
     std::vector<int64_t> ready_table_;  ///< per f (Ready::kTable)
     std::vector<int64_t> order_;        ///< the started column's spad entries in compute order
+    int64_t order_slot_ = -1;           ///< first slot order_ was built for (-1: none this pass)
     // psum-add unit and accumulate unit
     int64_t ad_k_ = 0, ad_f_ = 0, ad_next_ = 0;
     std::vector<int64_t> add_at_;  ///< per f: cycle of the add for column ad_k_ (or earlier)
