@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""How well can ANY model in the ifmap density D alone predict a calibration's validation points?
+"""An interpolation baseline in the ifmap density D alone for a calibration's validation points.
 
     scripts/calibration_ceiling.py calib.json [calib.json ...]
 
 For every layer the fit points are averaged per target density (over seeds and zero patterns,
 at their measured density), and the validation points are predicted by linear interpolation
-between those means: the best a function of D can do with the sweep's information, short of
-knowing the zero pattern. Printed beside the calibrated write-back form's figures, in the
-validation table's terms (mean absolute error per layer, averaged over layers; worst layer;
-mean absolute error of the network total per scenario). When the interpolation misses a
-target, no model in D alone meets it (docs/calibration.md). Standard library only.
+between those means: a model-free function of D that follows any curvature of the sweep,
+blind to the zero pattern and the seed. Printed beside the calibrated write-back form's
+figures, in the validation table's terms (mean absolute error per layer, averaged over layers;
+worst layer; mean absolute error of the network total per scenario). Where it misses a target
+by far, so will any line or curve in D (docs/calibration.md). Standard library only.
 """
 import json
 import sys
@@ -23,8 +23,8 @@ def interp(x, xs, ys):
         i = len(xs) - 2
     else:
         i = max(k for k in range(len(xs) - 1) if xs[k] <= x)
-    if len(xs) == 1:
-        return ys[0]
+    if len(xs) == 1 or xs[i + 1] == xs[i]:
+        return ys[i]
     t = (x - xs[i]) / (xs[i + 1] - xs[i])
     return ys[i] + t * (ys[i + 1] - ys[i])
 
@@ -62,7 +62,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     print("| calibration | set | quantity | write-back form: layer mean / worst / network | "
-          "best in D alone: layer mean / worst / network |")
+          "interpolation in D: layer mean / worst / network |")
     print("|---|---|---|---|---|")
     for path in sys.argv[1:]:
         c = json.load(open(path))

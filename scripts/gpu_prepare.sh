@@ -24,8 +24,10 @@ mkdir -p "$CARRY/debs" "$CARRY/data" "$CARRY/calib"
 
 DEBS=(nlohmann-json3-dev libyaml-cpp-dev libyaml-cpp0.7 libcli11-dev zlib1g-dev
       libjpeg62-turbo libjpeg62-turbo-dev libpng-dev libpng16-16)
-if ! compgen -G "$CARRY/debs/libyaml-cpp0.7_*.deb" >/dev/null; then
-    (cd "$CARRY/debs" && apt-get download "${DEBS[@]}") >&2
+missing=()
+for d in "${DEBS[@]}"; do compgen -G "$CARRY/debs/${d}_*.deb" >/dev/null || missing+=("$d"); done
+if ((${#missing[@]})); then
+    (cd "$CARRY/debs" && apt-get download "${missing[@]}") >&2
 fi
 cp -u "$ARCHIVE" "$CARRY/data/cifar10-jpeg.tar.gz"
 

@@ -16,8 +16,11 @@ TRAIN=(train --net squeezenet-cifar --width 0.125 --dataset cifar10 --epochs 1 -
     fail "train on an archive: exit $?: $(tail -3 run.err)"
 [ -f run/summary.json ] || fail "no summary.json"
 compgen -G "dc/images-*.bin" >/dev/null || fail "--data-cache dc holds no cache file: $(ls dc 2>&1)"
-ACTSPARSE_DATA_CACHE=none "$A" trace export --run run --images 2 --out tr >/dev/null 2>tr.err ||
+rm -rf dc  # the run records --data-cache dc: export decodes the archive again into it
+"$A" trace export --run run --images 2 --out tr >/dev/null 2>tr.err ||
     fail "trace export from the archive: exit $?: $(cat tr.err)"
+grep -q "decoded" tr.err || fail "trace export did not decode the archive: $(cat tr.err)"
+compgen -G "dc/images-*.bin" >/dev/null || fail "trace export did not use the run's --data-cache"
 [ -f tr/manifest.json ] || fail "no exported traces"
 [ "$fails" -eq 0 ] && echo "ok   train and trace export on an ImageFolder archive, --data-cache"
 
