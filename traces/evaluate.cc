@@ -331,7 +331,9 @@ Inputs check_inputs(const EvaluateOptions& o) {
                     "is " +
                         mapping_density_text(ci.mapping_density,
                                              "null (planned for each point's density)") +
-                        " but --mapping-density is " +
+                        (o.mapping_density_source.empty()
+                             ? std::string(" but --mapping-density is ")
+                             : " but the mapping density (" + o.mapping_density_source + ") is ") +
                         mapping_density_text(o.mapping_density,
                                              "per-image (planned for each image's density)"),
                     true);

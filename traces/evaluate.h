@@ -28,6 +28,9 @@ struct EvaluateOptions {
     bool allow_calibration_mismatch = false;
     /// < 0: the mapper plans each image's layer for its measured density; else for this one.
     double mapping_density = -1;
+    /// Where mapping_density came from, for messages: "" = the --mapping-density flag, else
+    /// e.g. "from calib.json" or "the default".
+    std::string mapping_density_source;
     std::string out;      ///< output folder: results.json, results.md, figures/
     std::string command;  ///< the command line, recorded in results.md
     bool progress = true;

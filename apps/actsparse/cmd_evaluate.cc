@@ -22,15 +22,18 @@ namespace {
 // first file that records one; null means per point, so per image here), else
 // kDefaultMappingDensity. A file that cannot be read or holds no usable value is skipped here
 // and named by check_evaluate_inputs.
-double mapping_density_of(const std::vector<std::string>& calibrations) {
+double mapping_density_of(const std::vector<std::string>& calibrations, std::string* source) {
+    *source = "the default";
     for (const auto& path : calibrations) {
         std::ifstream in(path);
         if (!in) continue;
         const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
         if (!j.is_object() || !j.contains("mapping_density")) continue;
         const nlohmann::json& m = j["mapping_density"];
+        *source = "from " + path;
         if (m.is_null()) return -1;
         if (m.is_number() && m.get<double>() > 0 && m.get<double>() <= 1) return m.get<double>();
+        *source = "the default";
     }
     return kDefaultMappingDensity;
 }
@@ -92,7 +95,7 @@ void add_evaluate_command(CLI::App& app) {
         eo.calibrations = o->calibrations;
         eo.allow_calibration_mismatch = o->allow_mismatch;
         eo.mapping_density = o->mapping_density.empty()
-                                 ? mapping_density_of(o->calibrations)
+                                 ? mapping_density_of(o->calibrations, &eo.mapping_density_source)
                                  : parse_mapping_density(o->mapping_density, "--mapping-density");
         eo.out = o->out;
         eo.command = "actsparse evaluate";

@@ -96,6 +96,10 @@ expect_input_error "--mapping-density against null" \
 expect_input_error "mapping density against per-image" \
     'md05.json.mapping_density: is 0.5 but --mapping-density is per-image' \
     "${EV[@]}" --calibration md05.json --mapping-density per-image --out out
+expect_input_error "calibrations of two mapping densities" \
+    "gate.json.mapping_density: is null (planned for each point's density) but the mapping density (from md05.json) is 0.5" \
+    "$A" evaluate --runs base hyb --images 2 --zero-mode both --calibration md05.json \
+    --calibration gate.json --out out
 expect_input_error "a bad --mapping-density" \
     '--mapping-density: expected a density in (0, 1], per-point or per-image, got "half"' \
     "${EV[@]}" --calibration md05.json --mapping-density half --out out
