@@ -112,12 +112,34 @@ if [ "$STOP_AFTER" = train ]; then
     log "stopped after training (STOP_AFTER=train): chosen runs in $OUT/chosen-runs.txt"
     exit 0
 fi
-log "evaluate ${RUNS[*]}"
-"$BIN" evaluate --runs "${RUNS[@]}" --arch "$ARCH" --zero-mode both --images "$IMAGES" "${MAP_ARGS[@]}" \
-    --calibration "$OUT/calib-skip.json" --calibration "$OUT/calib-gate.json" --out "$OUT/eval"
-log "done: $OUT/eval/results.md"
+# evaluate ARCH ZERO_MODE EVAL_DIR CALIBRATION...: skipped when EVAL_DIR/results.json is newer
+# than every run's summary and every calibration, and was made by the same command.
+evaluate() {
+    local arch=$1 mode=$2 dir=$3
+    shift 3
+    local args=(--runs "${RUNS[@]}" --arch "$arch" --zero-mode "$mode" --images "$IMAGES"
+                "${MAP_ARGS[@]}")
+    local c inputs=()
+    for c in "$@"; do args+=(--calibration "$c"); inputs+=("$c"); done
+    for c in "${RUNS[@]}"; do inputs+=("$c/summary.json"); done
+    if [ -f "$dir/results.json" ] && [ "$(cat "$dir/.args" 2>/dev/null)" = "${args[*]}" ]; then
+        local fresh=1
+        for c in "${inputs[@]}"; do [ "$c" -nt "$dir/results.json" ] && fresh=0; done
+        if [ "$fresh" = 1 ]; then
+            log "evaluate on $arch: up to date ($dir/results.md)"
+            return 0
+        fi
+    fi
+    log "evaluate on $arch ($mode) ${RUNS[*]}"
+    "$BIN" evaluate "${args[@]}" --out "$dir"
+    printf '%s' "${args[*]}" >"$dir/.args"
+    log "done: $dir/results.md"
+}
+evaluate "$ARCH" both "$OUT/eval" "$OUT/calib-skip.json" "$OUT/calib-gate.json"
 for arch in $EXTRA_ARCHS; do
-    name=$(basename "$arch" .yaml)
+    name=$(basename "$arch")
+    name=${name%.yaml}
+    name=${name%.yml}
     if [ ! -f "$OUT/calib-$name-skip.json" ]; then
         log "calibrate $NET on $arch (skip)"
         # shellcheck disable=SC2086  # CALIB_ARGS is a list of flags
@@ -125,8 +147,5 @@ for arch in $EXTRA_ARCHS; do
             --cache "$OUT/calib-cache" --out "$OUT/calib-$name-skip.json" \
             --report "$OUT/calib-$name-skip" "${MAP_ARGS[@]}" $CALIB_ARGS
     fi
-    log "evaluate on $arch ${RUNS[*]}"
-    "$BIN" evaluate --runs "${RUNS[@]}" --arch "$arch" --zero-mode skip --images "$IMAGES" \
-        "${MAP_ARGS[@]}" --calibration "$OUT/calib-$name-skip.json" --out "$OUT/eval-$name"
-    log "done: $OUT/eval-$name/results.md"
+    evaluate "$arch" skip "$OUT/eval-$name" "$OUT/calib-$name-skip.json"
 done

@@ -41,6 +41,7 @@ done
 before=$(find "$T/out" -name summary.json -newer "$md" | wc -l)
 stamp=$(stat -c %Y "$T/out/baseline/summary.json")
 run || fail "re-run failed"
+[ "$(grep -c "up to date" "$T/out/reproduce.log")" = 2 ] || fail "evaluate was not skipped on the re-run"
 [ "$(stat -c %Y "$T/out/baseline/summary.json")" = "$stamp" ] || fail "baseline retrained"
 [ "$(find "$T/out" -name summary.json -newer "$md" | wc -l)" = "$before" ] || fail "runs redone"
 echo "reproduce.sh: OK"
