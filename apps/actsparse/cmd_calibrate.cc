@@ -82,14 +82,8 @@ std::vector<std::string> split(const std::string& text) {
 std::vector<double> parse_densities(const std::string& text, const std::string& flag) {
     std::vector<double> out;
     for (const auto& item : split(text)) {
-        size_t used = 0;
         double d = 0;
-        try {
-            d = std::stod(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used != item.size()) throw core::InputError(flag, "'" + item + "' is not a number");
+        if (!parse_double(item, &d)) throw core::InputError(flag, "'" + item + "' is not a number");
         out.push_back(d);
     }
     return out;

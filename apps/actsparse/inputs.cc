@@ -54,16 +54,20 @@ core::Network load_network(const NetArgs& args) {
     return core::builtin_network(args.net, o);
 }
 
+bool parse_double(const std::string& text, double* out) {
+    size_t used = 0;
+    try {
+        *out = std::stod(text, &used);
+    } catch (const std::exception&) {
+        return false;
+    }
+    return used == text.size();
+}
+
 double parse_mapping_density(const std::string& text, const std::string& flag) {
     if (text == "per-point" || text == "per-image") return -1;
     double d = 0;
-    size_t used = 0;
-    try {
-        d = std::stod(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != text.size() || !(d > 0 && d <= 1))
+    if (!parse_double(text, &d) || !(d > 0 && d <= 1))
         throw core::InputError(
             flag, "expected a density in (0, 1], per-point or per-image, got \"" + text + "\"");
     return d;

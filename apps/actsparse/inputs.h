@@ -47,6 +47,10 @@ std::string net_flag(const NetArgs& args);
 /// input, so one mapping per layer is the default (docs/calibration.md).
 inline constexpr double kDefaultMappingDensity = 0.5;
 
+/// The whole of `text` as a number (std::stod's syntax, no trailing characters); false if it
+/// is not one.
+bool parse_double(const std::string& text, double* out);
+
 /// `--mapping-density D|per-point|per-image`: D in (0, 1], or -1 for a mapping re-planned for
 /// each point's (image's) own density. Throws InputError naming `flag`.
 double parse_mapping_density(const std::string& text, const std::string& flag);
