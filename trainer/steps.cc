@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <numeric>
 
 #include "core/error.h"
 #include "trainer/batches.h"
@@ -62,7 +63,7 @@ StepTensors train_step(GraphNet& model, torch::optim::Optimizer& optimizer,
 
 EvalResult evaluate(GraphNet& model, const ImageSet& set, const DatasetInfo& info,
                     const std::vector<int64_t>& idx, int64_t batch_size, int64_t limit_batches,
-                    const torch::Device& device) {
+                    const torch::Device& device, bool quantisation_stats) {
     const bool was_training = model->is_training();
     model->eval();
     torch::NoGradGuard no_grad;
@@ -70,7 +71,9 @@ EvalResult evaluate(GraphNet& model, const ImageSet& set, const DatasetInfo& inf
     const size_t n = layers.size();
     const auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(device);
     torch::Tensor loss_sum = torch::zeros({}, opts), correct = torch::zeros({}, opts);
-    torch::Tensor nonzero = torch::zeros({static_cast<int64_t>(n)}, opts);
+    const int64_t L = static_cast<int64_t>(n);
+    torch::Tensor nonzero = torch::zeros({L}, opts);
+    torch::Tensor hist = torch::zeros({L, kHistBins}, opts), max_abs = torch::zeros({L}, opts);
     const std::vector<bool> capture(n, true);
     const int64_t total = static_cast<int64_t>(idx.size());
     int64_t seen = 0, batches = 0;
@@ -85,10 +88,21 @@ EvalResult evaluate(GraphNet& model, const ImageSet& set, const DatasetInfo& inf
                         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                         .to(torch::kFloat64);
         correct += out.logits.argmax(1).eq(y).sum().to(torch::kFloat64);
-        std::vector<torch::Tensor> counts;
-        for (size_t i = 0; i < n; ++i)
-            counts.push_back(nonzero_count(out.conv_inputs[i], layers[i].input_sparse));
-        nonzero += torch::stack(counts);
+        if (quantisation_stats) {
+            std::vector<torch::Tensor> hists, maxes;
+            for (size_t i = 0; i < n; ++i) {
+                ActivationStats st = activation_stats(out.conv_inputs[i]);
+                hists.push_back(st.hist.to(device));
+                maxes.push_back(st.max_abs.to(device));
+            }
+            hist += torch::stack(hists);
+            max_abs = torch::maximum(max_abs, torch::stack(maxes));
+        } else {
+            std::vector<torch::Tensor> counts;
+            for (size_t i = 0; i < n; ++i)
+                counts.push_back(nonzero_count(out.conv_inputs[i], layers[i].input_sparse));
+            nonzero += torch::stack(counts);
+        }
         seen += count;
         ++batches;
     }
@@ -99,12 +113,32 @@ EvalResult evaluate(GraphNet& model, const ImageSet& set, const DatasetInfo& inf
     r.loss = loss_sum.item<double>() / static_cast<double>(seen);
     r.accuracy = correct.item<double>() / static_cast<double>(seen);
     const torch::Tensor nz = nonzero.to(torch::kCPU);
+    const torch::Tensor h = hist.to(torch::kCPU).contiguous(), mx = max_abs.to(torch::kCPU);
     for (size_t l = 0; l < n; ++l) {
         const auto& s = layers[l].shape;
         const double elems = static_cast<double>(seen) * s.C * s.H * s.W;
-        r.density.push_back(nz[l].item<double>() / elems);
+        if (quantisation_stats) {
+            std::array<double, kHistBins> b{};
+            std::copy_n(h.data_ptr<double>() + l * kHistBins, kHistBins, b.begin());
+            r.hist.push_back(b);
+            r.max_abs.push_back(mx[static_cast<int64_t>(l)].item<double>());
+            r.density.push_back(nonzero_float(b) / elems);
+        } else {
+            r.density.push_back(nz[static_cast<int64_t>(l)].item<double>() / elems);
+        }
     }
     return r;
+}
+
+std::vector<double> quantised_density(const EvalResult& r, const std::vector<int64_t>& frac_bits) {
+    if (r.hist.size() != frac_bits.size())
+        core::model_bug("trainer::quantised_density", "no histogram per layer");
+    std::vector<double> d;
+    for (size_t l = 0; l < r.hist.size(); ++l) {
+        const double total = std::accumulate(r.hist[l].begin(), r.hist[l].end(), 0.0);
+        d.push_back(total > 0.0 ? nonzero_at(r.hist[l], frac_bits[l]) / total : 0.0);
+    }
+    return d;
 }
 
 double mean_sparse_density(const std::vector<core::ConvLayer>& layers,

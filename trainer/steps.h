@@ -2,6 +2,7 @@
 /// @file One training step and one evaluation pass over a dataset split.
 #include <torch/torch.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "trainer/datasets.h"
 #include "trainer/graph_net.h"
 #include "trainer/penalty.h"
+#include "trainer/quantise.h"
 
 namespace actsparse::trainer {
 
@@ -41,14 +43,26 @@ struct EvalResult {
     double loss = 0.0;      ///< mean cross-entropy
     double accuracy = 0.0;  ///< fraction correct
     int64_t images = 0;
-    std::vector<double> density;  ///< per conv layer: fraction of non-zero input values
+    /// Per conv layer: fraction of non-zero input values (float, before quantisation).
+    std::vector<double> density;
+    /// With `quantisation_stats`, per conv layer: the histogram of its input values
+    /// (trainer/quantise.h: how many stay non-zero at each f) and max |x| over the images;
+    /// else empty.
+    std::vector<std::array<double, kHistBins>> hist;
+    std::vector<double> max_abs;
 };
 
 /// Evaluation (eval mode, no gradients) over set.image(idx[...]) in batches, at most
 /// `limit_batches` of them when > 0. Restores the model's training mode afterwards.
+/// `quantisation_stats` also fills hist and max_abs (the float densities then come from the
+/// histograms: the same counts).
 EvalResult evaluate(GraphNet& model, const ImageSet& set, const DatasetInfo& info,
                     const std::vector<int64_t>& idx, int64_t batch_size, int64_t limit_batches,
-                    const torch::Device& device);
+                    const torch::Device& device, bool quantisation_stats = false);
+
+/// Per conv layer, the fraction of input values that stay non-zero when quantised at
+/// frac_bits[l] (trainer/quantise.h), from r.hist (which must be filled).
+std::vector<double> quantised_density(const EvalResult& r, const std::vector<int64_t>& frac_bits);
 
 /// Mean of density[l] over the conv layers with input_sparse (the ones the penalty targets).
 double mean_sparse_density(const std::vector<core::ConvLayer>& layers,

@@ -6,7 +6,8 @@
 
 namespace actsparse::trainer {
 
-std::vector<double> read_run_densities(const std::string& run_dir, const core::Network& net) {
+std::vector<double> read_run_densities(const std::string& run_dir, const core::Network& net,
+                                       bool* quantised) {
     const std::string path = (std::filesystem::path(run_dir) / "summary.json").string();
     nlohmann::json j;
     try {
@@ -37,6 +38,7 @@ std::vector<double> read_run_densities(const std::string& run_dir, const core::N
         if (!(v >= 0.0 && v <= 1.0)) throw core::InputError(w + ".density", "not in [0, 1]");
         d.push_back(v);
     }
+    if (quantised != nullptr) *quantised = j.contains("quantisation");
     return d;
 }
 

@@ -12,7 +12,11 @@ namespace actsparse::trainer {
 
 /// Per-layer test densities from <run_dir>/summary.json ("test.layers[].density"), checked
 /// against `net` (same network name and layer names; InputError naming file and field).
-std::vector<double> read_run_densities(const std::string& run_dir, const core::Network& net);
+/// Runs with a "quantisation" entry hold the density of the quantised activations there
+/// (what their traces hold); older runs the float density. `quantised` (may be null) says
+/// which.
+std::vector<double> read_run_densities(const std::string& run_dir, const core::Network& net,
+                                       bool* quantised = nullptr);
 
 /// {"calibration", "energy_pj", "cycles", "layers": [{index, name, energy_pj, cycles}],
 ///  and with a baseline: "baseline_run", "baseline_energy_pj", "baseline_cycles",

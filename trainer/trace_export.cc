@@ -6,12 +6,15 @@
 // conv's own bias * g) goes into the trace metadata ("bias", real units), since the trace
 // holds the MACs only. ofmap_acc is the exact integer convolution of the quantised ifmap and
 // weight, so ofmap_acc * 2^-(2*frac_bits) + bias is the BN output of the float model up to
-// quantisation.
+// quantisation. frac_bits per layer are the run's own (summary.json "quantisation", fixed
+// from its validation split) for its final weights, so the traces hold the densities its
+// summary reports; else they are fixed from the exported images (trainer/quantise.h).
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "core/error.h"
 #include "core/trace.h"
@@ -19,6 +22,7 @@
 #include "trainer/checkpoint.h"
 #include "trainer/datasets.h"
 #include "trainer/graph_net.h"
+#include "trainer/quantise.h"
 #include "trainer/train.h"
 
 namespace actsparse::trainer {
@@ -26,22 +30,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-constexpr int64_t kMaxFracBits = 15;
-
-/// The largest f in [0, 15] with max_abs * 2^f <= 32767 (15 for an all-zero tensor).
-int64_t frac_bits_for(double max_abs) {
-    if (!(max_abs > 0.0)) return kMaxFracBits;
-    const double f = std::floor(std::log2(32767.0 / max_abs));
-    return static_cast<int64_t>(std::max(0.0, std::min(static_cast<double>(kMaxFracBits), f)));
-}
-
-/// round(x * 2^f) saturated to int16; returns the int16 values as a tensor and counts clips.
-torch::Tensor quantise(const torch::Tensor& x, int64_t f, int64_t* saturated) {
-    const torch::Tensor scaled = torch::round(x.to(torch::kFloat64) * std::ldexp(1.0, f));
-    *saturated = (scaled.abs() > 32767.0).sum().item<int64_t>();
-    return scaled.clamp(-32768.0, 32767.0).to(torch::kInt16).contiguous();
-}
 
 template <typename T>
 std::vector<T> to_vector(const torch::Tensor& t) {
@@ -61,6 +49,65 @@ std::string padded_index(size_t i, size_t count) {
     const size_t width = std::to_string(count > 0 ? count - 1 : 0).size();
     std::string s = std::to_string(i);
     return std::string(width > s.size() ? width - s.size() : 0, '0') + s;
+}
+
+/// The fraction bits a finished run fixed per conv layer (summary.json "quantisation"), and
+/// the split their activation maxima came from.
+struct RunFracBits {
+    std::vector<int64_t> frac_bits;
+    std::string source;
+};
+
+/// The run's recorded fraction bits, or nothing when its summary.json is absent or predates
+/// them. A summary that has them but does not fit `layers` is bad input.
+std::optional<RunFracBits> read_run_frac_bits(const std::string& run_dir,
+                                              const std::string& network,
+                                              const std::vector<core::ConvLayer>& layers) {
+    const std::string path = (fs::path(run_dir) / "summary.json").string();
+    if (!fs::exists(path)) return std::nullopt;
+    json j;
+    try {
+        j = json::parse(core::read_file(path));
+    } catch (const json::exception& ex) {
+        throw core::InputError(path, std::string("not valid JSON: ") + ex.what());
+    }
+    if (!j.is_object() || !j.contains("quantisation")) return std::nullopt;
+    if (j.value("network", "") != network)
+        throw core::InputError(path + ": network", "is not " + network);
+    const json& q = j["quantisation"];
+    const std::string where = path + ": quantisation";
+    if (!q.is_object() || !q.contains("source") ||
+        (q["source"] != "validation" && q["source"] != "test"))
+        throw core::InputError(where + ".source", "must be \"validation\" or \"test\"");
+    if (!q.contains("layers") || !q["layers"].is_array() || q["layers"].size() != layers.size())
+        throw core::InputError(where + ".layers", "must list the " + std::to_string(layers.size()) +
+                                                      " conv layers of " + network);
+    RunFracBits r;
+    r.source = q["source"].get<std::string>();
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const json& l = q["layers"][i];
+        const std::string lw = where + ".layers[" + std::to_string(i) + "]";
+        if (!l.is_object() || l.value("name", "") != layers[i].name)
+            throw core::InputError(lw + ".name", "is not " + layers[i].name);
+        if (!l.contains("frac_bits") || !l["frac_bits"].is_number_integer() ||
+            l["frac_bits"].get<int64_t>() < 0 || l["frac_bits"].get<int64_t>() > kMaxFracBits)
+            throw core::InputError(lw + ".frac_bits", "must be an integer in [0, 15]");
+        r.frac_bits.push_back(l["frac_bits"].get<int64_t>());
+    }
+    return r;
+}
+
+/// Whether `checkpoint` is the run's own final weights (checkpoint.pt or model.safetensors in
+/// the run folder), for which its recorded fraction bits hold.
+bool is_run_checkpoint(const std::string& run_dir, const std::string& checkpoint) {
+    std::error_code ec;
+    const fs::path c = fs::weakly_canonical(checkpoint, ec);
+    if (ec) return false;
+    for (const char* leaf : {"checkpoint.pt", "model.safetensors"}) {
+        const fs::path own = fs::weakly_canonical(fs::path(run_dir) / leaf, ec);
+        if (!ec && own == c) return true;
+    }
+    return false;
 }
 
 }  // namespace
@@ -104,6 +151,12 @@ ExportSummary export_traces(const ExportOptions& e) {
     GraphNet model(net);
     load_checkpoint(ckpt, model, nullptr, false, torch::kCPU);
     model->eval();
+    // As the run's evaluation computes (channels_last, batches of the run's size), so that the
+    // activations are bit for bit those its summary counted.
+    model->to_channels_last();
+    const auto& layers = model->conv_layers();
+    const std::optional<RunFracBits> recorded =
+        is_run_checkpoint(e.run, ckpt) ? read_run_frac_bits(e.run, net.name, layers) : std::nullopt;
     const DatasetFiles data = load_dataset(kind, run.data, run.data_cache);
     if (e.images > data.test.size())
         throw core::InputError(
@@ -112,10 +165,15 @@ ExportSummary export_traces(const ExportOptions& e) {
     for (int64_t i = 0; i < e.images; ++i) idx[i] = i;
 
     torch::NoGradGuard no_grad;
-    const Batch batch = make_batch(data.test, info, idx.data(), e.images, false, 0);
-    const auto& layers = model->conv_layers();
-    const ForwardOutput fwd =
-        model->forward_capture(batch.images, std::vector<bool>(layers.size(), true));
+    std::vector<std::vector<torch::Tensor>> parts(layers.size());
+    const int64_t batch_size = std::max<int64_t>(1, run.batch_size);
+    for (int64_t start = 0; start < e.images; start += batch_size) {
+        const int64_t count = std::min(batch_size, e.images - start);
+        const Batch batch = make_batch(data.test, info, idx.data() + start, count, false, 0);
+        ForwardOutput fwd =
+            model->forward_capture(batch.images, std::vector<bool>(layers.size(), true));
+        for (size_t i = 0; i < layers.size(); ++i) parts[i].push_back(fwd.conv_inputs[i]);
+    }
     const auto shapes = net.conv_layers(e.images);
 
     std::error_code ec;
@@ -123,27 +181,26 @@ ExportSummary export_traces(const ExportOptions& e) {
     if (ec || !fs::is_directory(e.out))
         throw core::InputError("--out", e.out + ": cannot create the folder");
 
+    const std::string frac_bits_source = recorded ? recorded->source : "images";
     json manifest_layers = json::array();
     for (size_t i = 0; i < layers.size(); ++i) {
         const core::LayerShape& shape = shapes[i].shape;
-        const torch::Tensor x = fwd.conv_inputs[i].contiguous();
-        auto conv = model->conv(static_cast<int>(i));
-        torch::Tensor w = conv->weight.detach().to(torch::kFloat64);
-        torch::Tensor bias = conv->options.bias() ? conv->bias.detach().to(torch::kFloat64)
-                                                  : torch::zeros({shape.M}, torch::kFloat64);
-        auto bn = model->bn_after(static_cast<int>(i));
-        const bool folded = !bn.is_empty();
-        if (folded) {
-            const torch::Tensor g =
-                bn->weight.detach().to(torch::kFloat64) /
-                torch::sqrt(bn->running_var.to(torch::kFloat64) + bn->options.eps());
-            w = w * g.view({-1, 1, 1, 1});
-            bias = bn->bias.detach().to(torch::kFloat64) +
-                   (bias - bn->running_mean.to(torch::kFloat64)) * g;
+        const torch::Tensor x = torch::cat(parts[i]).contiguous();
+        parts[i].clear();
+        const FoldedConv fc = fold_conv(model, static_cast<int>(i));
+        const torch::Tensor& w = fc.weight;
+        const torch::Tensor& bias = fc.bias;
+        const bool folded = fc.bn_folded;
+        // The run's own f (fixed from its validation split), else the old rule: from the
+        // exported images themselves.
+        int64_t f = 0;
+        if (recorded) {
+            f = recorded->frac_bits[i];
+        } else {
+            const double max_x = x.numel() ? x.abs().max().item<double>() : 0.0;
+            const double max_w = w.numel() ? w.abs().max().item<double>() : 0.0;
+            f = std::min(frac_bits_for(max_x), frac_bits_for(max_w));
         }
-        const double max_x = x.numel() ? x.abs().max().item<double>() : 0.0;
-        const double max_w = w.numel() ? w.abs().max().item<double>() : 0.0;
-        const int64_t f = std::min(frac_bits_for(max_x), frac_bits_for(max_w));
         int64_t sat_x = 0, sat_w = 0;
         const torch::Tensor qx = quantise(x, f, &sat_x);
         const torch::Tensor qw = quantise(w, f, &sat_w);
@@ -176,6 +233,7 @@ ExportSummary export_traces(const ExportOptions& e) {
         t.extra["bias"] = json(to_vector<double>(bias)).dump();
         t.extra["relu_after"] = relu_after(net, shapes[i].op) ? "true" : "false";
         t.extra["saturated"] = std::to_string(sat_x + sat_w);
+        t.extra["frac_bits_source"] = frac_bits_source;
         const std::string file =
             padded_index(i, layers.size()) + "_" + file_safe(layers[i].name) + ".trace";
         core::write_trace((fs::path(e.out) / file).string(), t);
@@ -204,6 +262,7 @@ ExportSummary export_traces(const ExportOptions& e) {
                            {"first_image", 0},
                            {"images", e.images},
                            {"weights", "conv weights with the following BatchNorm folded in"},
+                           {"frac_bits_source", frac_bits_source},
                            {"layers", manifest_layers}};
     const std::string manifest_path = (fs::path(e.out) / "manifest.json").string();
     core::write_file_atomic(manifest_path, manifest.dump(2) + "\n");

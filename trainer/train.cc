@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "trainer/penalty.h"
 #include "trainer/penalty_plan.h"
 #include "trainer/progress.h"
+#include "trainer/quantise.h"
 #include "trainer/steps.h"
 #include "trainer/summary.h"
 
@@ -85,6 +87,7 @@ struct RunSetup {
     torch::Device device = torch::kCPU;
     std::string init_path;
     std::vector<double> baseline_density;
+    bool baseline_quantised = true;  ///< the baseline summary's densities are quantised
 };
 
 torch::Device parse_device(const std::string& text) {
@@ -196,7 +199,7 @@ RunSetup resolve(const TrainOptions& in) {
     if (!o.baseline_run.empty()) {
         if (!s.calib)
             throw core::InputError("--baseline-run", "needs --calibration to predict costs");
-        s.baseline_density = read_run_densities(o.baseline_run, s.net);
+        s.baseline_density = read_run_densities(o.baseline_run, s.net, &s.baseline_quantised);
     }
     return s;
 }
@@ -243,22 +246,39 @@ std::vector<double> densities(const EpochSums& sums, const std::vector<core::Con
 }
 
 /// Evaluation sharded over the ranks (rank r takes every world-th image from the r-th),
-/// combined with one all-reduce: the same means as one process over all the images.
+/// combined with one all-reduce: the same means, counts and maxima as one process over all
+/// the images.
 EvalResult evaluate_ranks(GraphNet& model, const ImageSet& set, const DatasetInfo& info,
                           const std::vector<int64_t>& idx, int64_t batch_size,
-                          int64_t limit_batches, const torch::Device& device, Distributed* dist) {
-    if (!dist) return evaluate(model, set, info, idx, batch_size, limit_batches, device);
+                          int64_t limit_batches, const torch::Device& device, Distributed* dist,
+                          bool quantisation_stats = false) {
+    if (!dist)
+        return evaluate(model, set, info, idx, batch_size, limit_batches, device,
+                        quantisation_stats);
     std::vector<int64_t> mine;
     for (size_t i = static_cast<size_t>(dist->rank()); i < idx.size();
          i += static_cast<size_t>(dist->world_size()))
         mine.push_back(idx[i]);
-    const EvalResult r = evaluate(model, set, info, mine, batch_size, limit_batches, device);
+    const EvalResult r =
+        evaluate(model, set, info, mine, batch_size, limit_batches, device, quantisation_stats);
     const size_t L = model->conv_layers().size();
+    const size_t world = static_cast<size_t>(dist->world_size());
     std::vector<double> v = {r.loss * static_cast<double>(r.images),
                              r.accuracy * static_cast<double>(r.images),
                              static_cast<double>(r.images)};
     for (size_t l = 0; l < L; ++l)
         v.push_back((r.density.empty() ? 0.0 : r.density[l]) * static_cast<double>(r.images));
+    const size_t hist_at = v.size();
+    if (quantisation_stats) {
+        // Histogram counts add up exactly (integers below 2^53); each rank's maxima go to
+        // its own slots, so the sum hands every rank all of them.
+        for (size_t l = 0; l < L; ++l)
+            for (int64_t b = 0; b < kHistBins; ++b)
+                v.push_back(r.hist.empty() ? 0.0 : r.hist[l][b]);
+        for (size_t k = 0; k < world * L; ++k) v.push_back(0.0);
+        for (size_t l = 0; l < L && !r.max_abs.empty(); ++l)
+            v[hist_at + L * kHistBins + static_cast<size_t>(dist->rank()) * L + l] = r.max_abs[l];
+    }
     torch::Tensor t = torch::tensor(v, torch::kFloat64).to(device);
     dist->sum(t);
     t = t.to(torch::kCPU);
@@ -269,6 +289,17 @@ EvalResult evaluate_ranks(GraphNet& model, const ImageSet& set, const DatasetInf
     out.loss = a[0] / n, out.accuracy = a[1] / n;
     out.density.resize(L);
     for (size_t l = 0; l < L; ++l) out.density[l] = a[3 + l] / n;
+    if (quantisation_stats) {
+        out.hist.resize(L);
+        out.max_abs.assign(L, 0.0);
+        for (size_t l = 0; l < L; ++l) {
+            for (int64_t b = 0; b < kHistBins; ++b) out.hist[l][b] = a[hist_at + l * kHistBins + b];
+            const double total = std::accumulate(out.hist[l].begin(), out.hist[l].end(), 0.0);
+            out.density[l] = total > 0.0 ? nonzero_float(out.hist[l]) / total : 0.0;
+            for (size_t k = 0; k < world; ++k)
+                out.max_abs[l] = std::max(out.max_abs[l], a[hist_at + L * kHistBins + k * L + l]);
+        }
+    }
     return out;
 }
 
@@ -373,17 +404,54 @@ void append_line(const std::string& path, const json& j) {
     if (!out) throw core::InputError(path, "cannot append to the log");
 }
 
-json eval_json(const EvalResult& r, const std::vector<core::ConvLayer>& layers) {
+/// An evaluation's summary.json entry: `density` at the run's fraction bits (what the
+/// traces hold), `density_float` before quantisation.
+json eval_json(const EvalResult& r, const std::vector<core::ConvLayer>& layers,
+               const std::vector<int64_t>& frac_bits) {
+    const std::vector<double> q = quantised_density(r, frac_bits);
     json ls = json::array();
     for (size_t l = 0; l < layers.size(); ++l)
         ls.push_back({{"index", layers[l].index},
                       {"name", layers[l].name},
                       {"input_sparse", layers[l].input_sparse},
-                      {"density", r.density.empty() ? 0.0 : r.density[l]}});
+                      {"density", q[l]},
+                      {"density_float", r.density[l]}});
     return {{"loss", r.loss},
             {"accuracy", r.accuracy},
             {"images", r.images},
-            {"mean_density", mean_sparse_density(layers, r.density)},
+            {"mean_density", mean_sparse_density(layers, q)},
+            {"mean_density_float", mean_sparse_density(layers, r.density)},
+            {"layers", ls}};
+}
+
+/// The run's fixed-point format, one f per conv layer, fixed before the accelerator sees an
+/// input (as its one mapping per layer is): f_l = min(frac_bits_for(max |x_l| over `source`),
+/// frac_bits_for(max |W'_l|)) with W' the BatchNorm-folded weights, as trace export folds
+/// them.
+json quantisation_json(GraphNet& model, const EvalResult& source, const std::string& split,
+                       std::vector<int64_t>* frac_bits) {
+    const auto& layers = model->conv_layers();
+    json ls = json::array();
+    frac_bits->clear();
+    for (size_t l = 0; l < layers.size(); ++l) {
+        const FoldedConv fc = fold_conv(model, static_cast<int>(l));
+        const double w_max = fc.weight.numel() ? fc.weight.abs().max().item<double>() : 0.0;
+        const double x_max = source.max_abs.at(l);
+        const int64_t f = std::min(frac_bits_for(x_max), frac_bits_for(w_max));
+        frac_bits->push_back(f);
+        ls.push_back({{"index", layers[l].index},
+                      {"name", layers[l].name},
+                      {"frac_bits", f},
+                      {"act_max", x_max},
+                      {"weight_max", w_max}});
+    }
+    return {{"format", "int16, value = round(x * 2^frac_bits) (half to even), saturated"},
+            {"rule",
+             "frac_bits = min(largest f <= 15 with act_max * 2^f <= 32767, the same "
+             "for weight_max); act_max over the source split, weight_max of the "
+             "BatchNorm-folded weights"},
+            {"source", split},
+            {"images", source.images},
             {"layers", ls}};
 }
 
@@ -531,6 +599,10 @@ TrainResult run_training(const TrainOptions& options) {
                     std::to_string(s.calib_warnings.size()) + " of " + std::to_string(num_layers) +
                     " layers (calibrated at another width?); e_l and c_l are used as given, "
                     "see config.json derived.calibration_warnings");
+    if (!s.baseline_density.empty() && !s.baseline_quantised)
+        bar.message("warning: " + o.baseline_run +
+                    "/summary.json has no quantisation (an older run): its float densities "
+                    "are compared with this run's quantised ones");
     // The folder is made only now that every input has been checked (dataset, --init,
     // calibration), so bad input leaves nothing behind.
     if (is_main) fs::create_directories(run_dir, ec);
@@ -725,8 +797,15 @@ TrainResult run_training(const TrainOptions& options) {
         save_weights_safetensors((run_dir / "model.safetensors").string(), model,
                                  meta_json(epoch, 0));
 
+    // Densities as the hardware sees them: the final model's activations quantised with one
+    // f per layer, fixed from the validation split (the test split without one).
+    const bool have_val = !split.val.empty();
+    const EvalResult val = have_val
+                               ? evaluate_ranks(model, data.train, s.info, split.val, o.batch_size,
+                                                o.limit_eval_batches, s.device, dist.get(), true)
+                               : EvalResult();
     const EvalResult test = evaluate_ranks(model, data.test, s.info, test_idx, o.batch_size,
-                                           o.limit_eval_batches, s.device, dist.get());
+                                           o.limit_eval_batches, s.device, dist.get(), true);
     if (!is_main) {
         std::ostringstream msg;
         msg.precision(4);
@@ -744,19 +823,28 @@ TrainResult run_training(const TrainOptions& options) {
     summary["epochs"] = o.epochs;
     summary["steps"] = step;
     summary["train_seconds"] = train_seconds;
-    summary["test"] = eval_json(test, layers);
-    if (s.calib)
+    std::vector<int64_t> frac_bits;
+    summary["quantisation"] = quantisation_json(model, have_val ? val : test,
+                                                have_val ? "validation" : "test", &frac_bits);
+    if (have_val) summary["val"] = eval_json(val, layers, frac_bits);
+    summary["test"] = eval_json(test, layers, frac_bits);
+    const std::vector<double> test_density = quantised_density(test, frac_bits);
+    if (s.calib) {
         summary["predicted"] = predicted_costs(
-            *s.calib, test.density, s.baseline_density.empty() ? nullptr : &s.baseline_density,
+            *s.calib, test_density, s.baseline_density.empty() ? nullptr : &s.baseline_density,
             o.baseline_run);
-    else
+        if (!s.baseline_density.empty())
+            summary["predicted"]["baseline_density"] =
+                s.baseline_quantised ? "quantised" : "float (a summary without quantisation)";
+    } else {
         summary["predicted"] = nullptr;
+    }
     core::write_file_atomic(summary_path, summary.dump(2) + "\n");
 
     std::ostringstream msg;
     msg.precision(4);
     msg << o.out << ": test accuracy " << 100.0 * test.accuracy << "%, mean density "
-        << mean_sparse_density(layers, test.density);
+        << mean_sparse_density(layers, test_density);
     if (s.calib) {
         const auto& p = summary["predicted"];
         if (p.contains("energy_ratio") && p["energy_ratio"].is_number())

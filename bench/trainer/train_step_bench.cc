@@ -1,7 +1,8 @@
 // Time of one training step (forward, loss, backward, SGD step) with and without the
 // activation penalty, same network, batch and data. Environment: ACTSPARSE_BENCH_NET
 // (default mobilenetv2-cifar), ACTSPARSE_BENCH_WIDTH (1.0), ACTSPARSE_BENCH_BATCH (64),
-// ACTSPARSE_BENCH_THREADS (2), ACTSPARSE_BENCH_DEVICE (cpu).
+// ACTSPARSE_BENCH_THREADS (2), ACTSPARSE_BENCH_DEVICE (cpu). BM_EvalDensity: the evaluation
+// pass with and without the quantisation histograms (ACTSPARSE_BENCH_EVAL_IMAGES, 256).
 //   trainer_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
@@ -14,6 +15,7 @@
 
 #include "core/network.h"
 #include "trainer/cpu_memory.h"
+#include "trainer/datasets.h"
 #include "trainer/graph_net.h"
 #include "trainer/penalty.h"
 #include "trainer/penalty_plan.h"
@@ -223,6 +225,61 @@ void BM_PenaltyOverhead(benchmark::State& state) {
     state.SetLabel(net_name + " width " + env("ACTSPARSE_BENCH_WIDTH", "1.0") + " batch " +
                    std::to_string(batch));
 }
+
+/// The evaluation pass (trainer::evaluate: forward, loss, per-layer counts) over
+/// ACTSPARSE_BENCH_EVAL_IMAGES (256) random images, counting non-zero floats (the fast sign
+/// sums, as the per-epoch validation does) and with the quantisation histograms and maxima
+/// (the final validation and test passes), back to back per iteration as in
+/// BM_PenaltyOverhead. Counters: the median times and the median per-pair overhead.
+void BM_EvalDensity(benchmark::State& state) {
+    const std::string net_name = env("ACTSPARSE_BENCH_NET", "mobilenetv2-cifar");
+    const double width = std::stod(env("ACTSPARSE_BENCH_WIDTH", "1.0"));
+    const int64_t batch = std::stoll(env("ACTSPARSE_BENCH_BATCH", "64"));
+    const int64_t images = std::stoll(env("ACTSPARSE_BENCH_EVAL_IMAGES", "256"));
+    at::set_num_threads(std::stoi(env("ACTSPARSE_BENCH_THREADS", "2")));
+    const torch::Device device(env("ACTSPARSE_BENCH_DEVICE", "cpu"));
+    torch::manual_seed(1);
+    const core::Network net = core::builtin_network(net_name, {1, width, 0});
+    trainer::GraphNet model(net);
+    model->to(device);
+    model->to_channels_last();
+    const auto& in = net.input();
+    trainer::DatasetInfo info = trainer::dataset_info(
+        in.channels == 1 ? trainer::DatasetKind::kFashionMnist : trainer::DatasetKind::kCifar10);
+    trainer::ImageSet set;
+    set.channels = in.channels, set.height = in.height, set.width = in.width;
+    trainer::SplitMix64 rng(7);
+    set.pixels.resize(static_cast<size_t>(images * set.image_bytes()));
+    for (auto& p : set.pixels) p = static_cast<uint8_t>(rng.next() >> 56);
+    for (int64_t i = 0; i < images; ++i)
+        set.labels.push_back(static_cast<int64_t>(i % std::max<int64_t>(1, net.num_classes)));
+    std::vector<int64_t> idx(static_cast<size_t>(images));
+    for (int64_t i = 0; i < images; ++i) idx[static_cast<size_t>(i)] = i;
+    auto eval = [&](bool stats) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto r = trainer::evaluate(model, set, info, idx, batch, 0, device, stats);
+        benchmark::DoNotOptimize(r.density.data());
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    eval(false), eval(true);
+    std::vector<double> tf, tq, ratio;
+    for (auto _ : state) {
+        tf.push_back(eval(false));
+        tq.push_back(eval(true));
+        ratio.push_back(tq.back() / tf.back());
+    }
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v.empty() ? 0.0 : v[v.size() / 2];
+    };
+    state.counters["float_ms"] = 1e3 * median(tf);
+    state.counters["quantised_ms"] = 1e3 * median(tq);
+    state.counters["overhead_%"] = 100.0 * (median(ratio) - 1.0);
+    state.SetLabel(net_name + " width " + env("ACTSPARSE_BENCH_WIDTH", "1.0") + ", " +
+                   std::to_string(images) + " images in batches of " + std::to_string(batch));
+}
+
+BENCHMARK(BM_EvalDensity)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 
 BENCHMARK(BM_PenaltyOverhead)
     ->ArgNames({"fused"})

@@ -17,6 +17,9 @@
 #include "trainer/checkpoint.h"
 #include "trainer/datasets.h"
 #include "trainer/graph_net.h"
+#include "trainer/quantise.h"
+#include "trainer/steps.h"
+#include "trainer/summary.h"
 
 namespace actsparse::trainer {
 namespace {
@@ -243,6 +246,7 @@ TEST_F(TrainTest, FineTunesWithHybridPenaltyAndPredictsCosts) {
                 calib.predicted_energy_pj(dr) / calib.predicted_energy_pj(db), 1e-12);
     EXPECT_NEAR(p["speedup"].get<double>(), calib.predicted_cycles(db) / calib.predicted_cycles(dr),
                 1e-12);
+    EXPECT_EQ(p["baseline_density"], "quantised");  // both runs' densities as traces hold them
 }
 
 TEST_F(TrainTest, RefusesBadInput) {
@@ -374,6 +378,122 @@ TEST_F(TrainTest, ExportsExactTraces) {
         EXPECT_LT(err, 0.02 * scale + 1e-3) << "frac_bits " << t.frac_bits;
     }
     EXPECT_THROW(export_traces({o.out, "", e.out, 100000, 2, true}), core::InputError);
+}
+
+// The summary's densities are those of the activations quantised as the traces hold them:
+// one f per layer fixed by the run from its validation split, used by trace export, so the
+// traces of exactly the summary's test images have exactly its densities.
+TEST_F(TrainTest, SummaryDensitiesAreTheTraceDensities) {
+    TempDir runs("quantised");
+    TrainOptions o = options(runs / "r");
+    o.epochs = 1;
+    ASSERT_EQ(run_training(o).status, TrainStatus::kCompleted);
+    const json s = read_json(o.out + "/summary.json");
+    const json& q = s["quantisation"];
+    EXPECT_EQ(q["source"], "validation");
+    EXPECT_EQ(q["images"], 24);
+    EXPECT_EQ(s["val"]["images"], 24);
+    const core::Network net = core::builtin_network(kNet, {1, kWidth, 0});
+    const auto layers = net.conv_layers(1);
+    ASSERT_EQ(q["layers"].size(), layers.size());
+
+    // f = min(f of the validation maximum, f of the folded weights' maximum).
+    GraphNet model(net);
+    load_checkpoint(o.out + "/checkpoint.pt", model, nullptr, false, torch::kCPU);
+    for (size_t i = 0; i < layers.size(); ++i) {
+        SCOPED_TRACE(layers[i].name);
+        const json& ql = q["layers"][i];
+        const FoldedConv fc = fold_conv(model, static_cast<int>(i));
+        EXPECT_EQ(ql["weight_max"].get<double>(), fc.weight.abs().max().item<double>());
+        EXPECT_GT(ql["act_max"].get<double>(), 0.0);
+        EXPECT_EQ(ql["frac_bits"].get<int64_t>(),
+                  std::min(frac_bits_for(ql["act_max"].get<double>()),
+                           frac_bits_for(ql["weight_max"].get<double>())));
+    }
+
+    // Traces of all 40 test images: the summary's test densities, exactly.
+    ExportOptions e;
+    e.run = o.out;
+    e.out = runs / "traces";
+    e.images = 40;
+    e.threads = 2;
+    export_traces(e);
+    const json m = read_json(e.out + "/manifest.json");
+    EXPECT_EQ(m["frac_bits_source"], "validation");
+    ASSERT_EQ(m["layers"].size(), layers.size());
+    int quantisation_zeroed = 0;  // layers where quantising zeroes values (it must, somewhere)
+    for (size_t i = 0; i < layers.size(); ++i) {
+        SCOPED_TRACE(layers[i].name);
+        const json &ml = m["layers"][i], &tl = s["test"]["layers"][i];
+        EXPECT_EQ(ml["frac_bits"], q["layers"][i]["frac_bits"]);
+        EXPECT_EQ(ml["density"].get<double>(), tl["density"].get<double>());
+        EXPECT_EQ(ml["density_float"].get<double>(), tl["density_float"].get<double>());
+        const core::Trace t = core::read_trace(e.out + "/" + ml["file"].get<std::string>());
+        EXPECT_EQ(t.density(), tl["density"].get<double>());
+        EXPECT_EQ(t.extra.at("frac_bits_source"), "validation");
+        if (tl["density"].get<double>() < tl["density_float"].get<double>()) ++quantisation_zeroed;
+    }
+    EXPECT_GT(quantisation_zeroed, 0);
+    std::vector<double> q_density;
+    for (const auto& l : s["test"]["layers"]) q_density.push_back(l["density"]);
+    EXPECT_EQ(s["test"]["mean_density"].get<double>(), mean_sparse_density(layers, q_density));
+    bool quantised = false;
+    EXPECT_EQ(read_run_densities(o.out, net, &quantised), q_density);
+    EXPECT_TRUE(quantised);
+
+    // A summary from before quantisation (no such entry): export falls back to f from the
+    // exported images, and the baseline reader takes its float densities.
+    json old = s;
+    old.erase("quantisation");
+    old.erase("val");
+    for (auto& l : old["test"]["layers"]) {
+        l["density"] = l["density_float"];
+        l.erase("density_float");
+    }
+    core::write_file_atomic(o.out + "/summary.json", old.dump(2));
+    e.out = runs / "traces-old";
+    e.images = 2;
+    export_traces(e);
+    const json mo = read_json(e.out + "/manifest.json");
+    EXPECT_EQ(mo["frac_bits_source"], "images");
+    EXPECT_EQ(read_run_densities(o.out, net, &quantised)[1],
+              s["test"]["layers"][1]["density_float"].get<double>());
+    EXPECT_FALSE(quantised);
+    // Another checkpoint than the run's final one: its own images decide too.
+    core::write_file_atomic(o.out + "/summary.json", s.dump(2));
+    fs::copy_file(o.out + "/checkpoint.pt", runs / "other.pt");
+    e.checkpoint = runs / "other.pt";
+    e.out = runs / "traces-other";
+    export_traces(e);
+    EXPECT_EQ(read_json(e.out + "/manifest.json")["frac_bits_source"], "images");
+    EXPECT_EQ(read_json(e.out + "/manifest.json")["layers"], mo["layers"]);
+
+    // Export takes the recorded f as it stands: a coarser one zeroes more values.
+    e.checkpoint.clear();
+    json coarse = s;
+    coarse["quantisation"]["layers"][1]["frac_bits"] = 2;
+    core::write_file_atomic(o.out + "/summary.json", coarse.dump(2));
+    e.out = runs / "traces-coarse";
+    e.images = 40;
+    export_traces(e);
+    const json mc = read_json(e.out + "/manifest.json");
+    EXPECT_EQ(mc["layers"][1]["frac_bits"], 2);
+    EXPECT_LT(mc["layers"][1]["density"].get<double>(),
+              s["test"]["layers"][1]["density"].get<double>());
+    EXPECT_EQ(mc["layers"][2]["density"], m["layers"][2]["density"]);
+
+    // A recorded f outside [0, 15] is bad input naming the field.
+    json bad = s;
+    bad["quantisation"]["layers"][3]["frac_bits"] = 16;
+    core::write_file_atomic(o.out + "/summary.json", bad.dump(2));
+    try {
+        export_traces(e);
+        FAIL() << "no error";
+    } catch (const core::InputError& ex) {
+        EXPECT_NE(std::string(ex.what()).find("quantisation.layers[3].frac_bits"),
+                  std::string::npos)
+            << ex.what();
+    }
 }
 
 TEST_F(TrainTest, PortableWeightsStandInForTheCheckpoint) {
