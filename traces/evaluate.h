@@ -62,6 +62,18 @@ struct RunEval {
     double predicted_cycles() const;
 };
 
+/// The paper's claim, measured: at matched accuracy (at most kMatchedPts below the
+/// baseline's top-1 on the test set), proposed-hybrid's energy is clearly (at least
+/// kClearGapPts points of the baseline's energy) below sparsity-targeting's. When a method has
+/// several runs among `runs`, its lowest-energy run within the margin stands for it. Returns
+/// one Markdown sentence: "**shown**", or "**not shown**" and why (a method with no run within
+/// the margin; a density that barely moved; zeros placed no better than the uniform penalty
+/// did; or too little density removed); `out` gets the figures behind it.
+constexpr double kMatchedPts = 1.0;
+constexpr double kClearGapPts = 2.0;
+std::string claim_verdict(const std::vector<const RunEval*>& runs, const RunEval* base,
+                          nlohmann::json* out);
+
 /// The checks that need no traces, for a caller to make before it exports any: every run
 /// folder is a finished training run (an interrupted one is refused with the command that
 /// continues it), zero modes are gate or skip, and every calibration fits the runs' network,

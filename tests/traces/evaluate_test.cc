@@ -505,3 +505,85 @@ TEST(Evaluate, FigureScriptNamesItsFilesRelativeToItsFolder) {
 
 }  // namespace
 }  // namespace actsparse::traces
+
+namespace actsparse::traces {
+namespace {
+
+/// A run of `method` whose one layer's energy is `energy` pJ at mean density `density`.
+RunEval claim_run(const std::string& method, double accuracy, double energy, double density) {
+    RunEval r;
+    r.run = "runs/" + method;
+    r.method = method;
+    r.accuracy = accuracy;
+    r.mean_density = density;
+    LayerEval l;
+    l.energy_pj = energy;
+    r.layers.push_back(l);
+    return r;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+    return s.rfind(prefix, 0) == 0;
+}
+
+TEST(ClaimVerdict, ShownOnlyAtMatchedAccuracyWithAClearGap) {
+    const RunEval base = claim_run("baseline", 0.90, 100.0, 0.50);
+    nlohmann::json v;
+    // 95 % against 92 %, both within 1 pt: a 3-point gap is shown.
+    RunEval st = claim_run("sparsity-targeting", 0.895, 95.0, 0.45);
+    RunEval hy = claim_run("proposed-hybrid", 0.891, 92.0, 0.44);
+    std::string s = claim_verdict({&base, &st, &hy}, &base, &v);
+    EXPECT_TRUE(starts_with(s, "**shown**")) << s;
+    EXPECT_NEAR(v["gap_pts"].get<double>(), 3.0, 1e-9);
+    EXPECT_TRUE(v["shown"].get<bool>());
+
+    // A 1.5-point gap is not clear.
+    hy.layers[0].energy_pj = 93.5;
+    s = claim_verdict({&base, &st, &hy}, &base, &v);
+    EXPECT_TRUE(starts_with(s, "**not shown**")) << s;
+    EXPECT_NE(s.find("only 1.5 points below"), std::string::npos) << s;
+    EXPECT_FALSE(v["shown"].get<bool>());
+
+    // The hybrid 1.1 pt below the baseline is not at matched accuracy, whatever its energy.
+    hy.layers[0].energy_pj = 80.0;
+    hy.accuracy = 0.889;
+    s = claim_verdict({&base, &st, &hy}, &base, &v);
+    EXPECT_TRUE(starts_with(s, "**not shown**: every proposed-hybrid run is more than 1 pt")) << s;
+
+    // With two hybrid runs, the lowest-energy one within the margin stands for the method.
+    RunEval hy2 = claim_run("proposed-hybrid", 0.899, 91.0, 0.43);
+    s = claim_verdict({&base, &st, &hy, &hy2}, &base, &v);
+    EXPECT_TRUE(starts_with(s, "**shown**")) << s;
+    EXPECT_EQ(v["proposed_hybrid"]["run"], "runs/proposed-hybrid");
+    EXPECT_NEAR(v["gap_pts"].get<double>(), 4.0, 1e-9);
+}
+
+TEST(ClaimVerdict, SaysWhyTheGapIsSmall) {
+    const RunEval base = claim_run("baseline", 0.90, 100.0, 0.50);
+    nlohmann::json v;
+    // Densities that barely moved.
+    RunEval st = claim_run("sparsity-targeting", 0.90, 99.5, 0.49);
+    RunEval hy = claim_run("proposed-hybrid", 0.90, 99.0, 0.48);
+    std::string s = claim_verdict({&base, &st, &hy}, &base, &v);
+    EXPECT_NE(s.find("too little for the placement"), std::string::npos) << s;
+    // Zeros placed no better: 1 % energy per density point for both.
+    st = claim_run("sparsity-targeting", 0.90, 90.0, 0.40);
+    hy = claim_run("proposed-hybrid", 0.90, 89.0, 0.39);
+    s = claim_verdict({&base, &st, &hy}, &base, &v);
+    EXPECT_NE(s.find("did not put the zeros in costlier layers"), std::string::npos) << s;
+    // Placed better (2 % per point against 1 %), but too little density removed.
+    hy = claim_run("proposed-hybrid", 0.90, 88.5, 0.4425);
+    s = claim_verdict({&base, &st, &hy}, &base, &v);
+    EXPECT_NE(s.find("put its zeros in costlier layers (2.00 %"), std::string::npos) << s;
+    // Higher energy than sparsity-targeting is said so.
+    hy = claim_run("proposed-hybrid", 0.90, 91.0, 0.40);
+    s = claim_verdict({&base, &st, &hy}, &base, &v);
+    EXPECT_NE(s.find("1.0 points above"), std::string::npos) << s;
+    // Nothing to compare without the methods or the baseline.
+    EXPECT_NE(claim_verdict({&base, &st}, &base, &v).find("no proposed-hybrid run"),
+              std::string::npos);
+    EXPECT_NE(claim_verdict({&st, &hy}, nullptr, &v).find("no baseline"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace actsparse::traces
