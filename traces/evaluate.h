@@ -66,9 +66,11 @@ struct RunEval {
 /// baseline's top-1 on the test set), proposed-hybrid's energy is clearly (at least
 /// kClearGapPts points of the baseline's energy) below sparsity-targeting's. When a method has
 /// several runs among `runs`, its lowest-energy run within the margin stands for it. Returns
-/// one Markdown sentence: "**shown**", or "**not shown**" and why (a method with no run within
-/// the margin; a density that barely moved; zeros placed no better than the uniform penalty
-/// did; or too little density removed); `out` gets the figures behind it.
+/// one Markdown sentence: "**shown**" (the gap, with proposed-hybrid itself at least
+/// kClearGapPts below the baseline's energy), or "**not shown**" and why (a method with no run
+/// within the margin; less than kClearGapPts saved at all; zeros placed no better than the
+/// uniform penalty did; or too little density removed); `out` gets the figures behind it.
+/// Densities are the runs' mean_density over the simulated images.
 constexpr double kMatchedPts = 1.0;
 constexpr double kClearGapPts = 2.0;
 std::string claim_verdict(const std::vector<const RunEval*>& runs, const RunEval* base,

@@ -30,7 +30,8 @@ std::vector<double> read_run_densities(const std::string& run_dir, const core::N
     for (size_t i = 0; i < conv.size(); ++i) {
         const std::string w = path + ": test.layers[" + std::to_string(i) + "]";
         const auto& l = layers[i];
-        if (!l.is_object() || l.value("name", "") != conv[i].name)
+        if (!l.is_object() || !l.contains("name") || !l["name"].is_string() ||
+            l["name"].get<std::string>() != conv[i].name)
             throw core::InputError(w + ".name", "is not " + conv[i].name);
         if (!l.contains("density") || !l["density"].is_number())
             throw core::InputError(w + ".density", "missing");
@@ -38,7 +39,8 @@ std::vector<double> read_run_densities(const std::string& run_dir, const core::N
         if (!(v >= 0.0 && v <= 1.0)) throw core::InputError(w + ".density", "not in [0, 1]");
         d.push_back(v);
     }
-    if (quantised != nullptr) *quantised = j.contains("quantisation");
+    if (quantised != nullptr)
+        *quantised = j.contains("quantisation") && j["quantisation"].is_object();
     return d;
 }
 

@@ -72,7 +72,11 @@ std::optional<RunFracBits> read_run_frac_bits(const std::string& run_dir,
         throw core::InputError(path, std::string("not valid JSON: ") + ex.what());
     }
     if (!j.is_object() || !j.contains("quantisation")) return std::nullopt;
-    if (j.value("network", "") != network)
+    // A string field, or "" when it is missing or of another type (then it cannot match).
+    auto text = [](const json& o, const char* key) {
+        return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
+    };
+    if (text(j, "network") != network)
         throw core::InputError(path + ": network", "is not " + network);
     const json& q = j["quantisation"];
     const std::string where = path + ": quantisation";
@@ -87,7 +91,7 @@ std::optional<RunFracBits> read_run_frac_bits(const std::string& run_dir,
     for (size_t i = 0; i < layers.size(); ++i) {
         const json& l = q["layers"][i];
         const std::string lw = where + ".layers[" + std::to_string(i) + "]";
-        if (!l.is_object() || l.value("name", "") != layers[i].name)
+        if (!l.is_object() || text(l, "name") != layers[i].name)
             throw core::InputError(lw + ".name", "is not " + layers[i].name);
         if (!l.contains("frac_bits") || !l["frac_bits"].is_number_integer() ||
             l["frac_bits"].get<int64_t>() < 0 || l["frac_bits"].get<int64_t>() > kMaxFracBits)

@@ -247,7 +247,7 @@ std::vector<double> densities(const EpochSums& sums, const std::vector<core::Con
 
 /// Evaluation sharded over the ranks (rank r takes every world-th image from the r-th),
 /// combined with one all-reduce: the same means, counts and maxima as one process over all
-/// the images.
+/// the images (with limit_batches, each rank stops after that many of its own batches).
 EvalResult evaluate_ranks(GraphNet& model, const ImageSet& set, const DatasetInfo& info,
                           const std::vector<int64_t>& idx, int64_t batch_size,
                           int64_t limit_batches, const torch::Device& device, Distributed* dist,

@@ -116,7 +116,18 @@ void add_evaluate_command(CLI::App& app) {
             if (have) {
                 // Traces of another image count are stale for this evaluation.
                 const auto j = nlohmann::json::parse(core::read_file(manifest), nullptr, false);
-                have = j.is_object() && j.value("images", int64_t{-1}) == o->images;
+                have = j.is_object() && j.contains("images") && j["images"].is_number_integer() &&
+                       j["images"].get<int64_t>() == o->images;
+                // Traces quantised by the exported images' own range, of a run whose summary
+                // now fixes each layer's fraction bits, would not match its densities.
+                const auto sum =
+                    nlohmann::json::parse(core::read_file(run + "/summary.json"), nullptr, false);
+                const bool run_fixes_bits = sum.is_object() && sum.contains("quantisation") &&
+                                            sum["quantisation"].is_object();
+                const bool traces_use_them = have && j.contains("frac_bits_source") &&
+                                             j["frac_bits_source"].is_string() &&
+                                             j["frac_bits_source"].get<std::string>() != "images";
+                if (run_fixes_bits && !traces_use_them) have = false;
             }
             if (have) continue;
 #ifdef ACTSPARSE_WITH_TORCH

@@ -534,6 +534,7 @@ TEST(ClaimVerdict, ShownOnlyAtMatchedAccuracyWithAClearGap) {
     RunEval hy = claim_run("proposed-hybrid", 0.891, 92.0, 0.44);
     std::string s = claim_verdict({&base, &st, &hy}, &base, &v);
     EXPECT_TRUE(starts_with(s, "**shown**")) << s;
+    EXPECT_NE(s.find("92.0 % energy, -0.90 pt top-1"), std::string::npos) << s;
     EXPECT_NEAR(v["gap_pts"].get<double>(), 3.0, 1e-9);
     EXPECT_TRUE(v["shown"].get<bool>());
 
@@ -548,7 +549,19 @@ TEST(ClaimVerdict, ShownOnlyAtMatchedAccuracyWithAClearGap) {
     hy.layers[0].energy_pj = 80.0;
     hy.accuracy = 0.889;
     s = claim_verdict({&base, &st, &hy}, &base, &v);
-    EXPECT_TRUE(starts_with(s, "**not shown**: every proposed-hybrid run is more than 1 pt")) << s;
+    EXPECT_TRUE(starts_with(
+        s,
+        "**not shown**: the methods are not at matched accuracy: every proposed-hybrid run "
+        "is more than 1 pt"))
+        << s;
+    EXPECT_NE(s.find("-1.10 pt top-1"), std::string::npos) << s;
+    EXPECT_EQ(s.find("every sparsity-targeting run"), std::string::npos) << s;
+    // Both methods outside the margin: both are named.
+    st.accuracy = 0.88;
+    s = claim_verdict({&base, &st, &hy}, &base, &v);
+    EXPECT_NE(s.find("every sparsity-targeting run"), std::string::npos) << s;
+    EXPECT_NE(s.find("every proposed-hybrid run"), std::string::npos) << s;
+    st.accuracy = 0.895;
 
     // With two hybrid runs, the lowest-energy one within the margin stands for the method.
     RunEval hy2 = claim_run("proposed-hybrid", 0.899, 91.0, 0.43);
@@ -565,7 +578,15 @@ TEST(ClaimVerdict, SaysWhyTheGapIsSmall) {
     RunEval st = claim_run("sparsity-targeting", 0.90, 99.5, 0.49);
     RunEval hy = claim_run("proposed-hybrid", 0.90, 99.0, 0.48);
     std::string s = claim_verdict({&base, &st, &hy}, &base, &v);
-    EXPECT_NE(s.find("too little for the placement"), std::string::npos) << s;
+    EXPECT_NE(s.find("saved less than 2 % of the baseline's energy at all"), std::string::npos)
+        << s;
+    // A 2.5-point gap where neither saves anything is not shown either.
+    st = claim_run("sparsity-targeting", 0.90, 103.5, 0.49);
+    hy = claim_run("proposed-hybrid", 0.90, 101.0, 0.48);
+    s = claim_verdict({&base, &st, &hy}, &base, &v);
+    EXPECT_TRUE(starts_with(s, "**not shown**")) << s;
+    EXPECT_FALSE(v["shown"].get<bool>());
+    EXPECT_NE(s.find("saved less than 2 %"), std::string::npos) << s;
     // Zeros placed no better: 1 % energy per density point for both.
     st = claim_run("sparsity-targeting", 0.90, 90.0, 0.40);
     hy = claim_run("proposed-hybrid", 0.90, 89.0, 0.39);
