@@ -113,7 +113,8 @@ if [ "$STOP_AFTER" = train ]; then
     exit 0
 fi
 # evaluate ARCH ZERO_MODE EVAL_DIR CALIBRATION...: skipped when EVAL_DIR/results.json is newer
-# than every run's summary and every calibration, and was made by the same command.
+# than every run's summary, every calibration and the actsparse binary, and was made by the
+# same command.
 evaluate() {
     local arch=$1 mode=$2 dir=$3
     shift 3
@@ -122,6 +123,7 @@ evaluate() {
     local c inputs=()
     for c in "$@"; do args+=(--calibration "$c"); inputs+=("$c"); done
     for c in "${RUNS[@]}"; do inputs+=("$c/summary.json"); done
+    inputs+=("$BIN")  # a rebuilt simulator may simulate differently
     if [ -f "$dir/results.json" ] && [ "$(cat "$dir/.args" 2>/dev/null)" = "${args[*]}" ]; then
         local fresh=1
         for c in "${inputs[@]}"; do [ "$c" -nt "$dir/results.json" ] && fresh=0; done
