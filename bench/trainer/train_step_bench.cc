@@ -154,6 +154,26 @@ BENCHMARK(BM_PenaltyOnly)
                         })
     ->MinTime(2.0);
 
+/// Times `a` and `b` (each returns its seconds) back to back once per benchmark iteration,
+/// so machine load hits both alike, and sets the counters `a_name` and `b_name` (median
+/// milliseconds) and `overhead_%` (the median of the per-pair ratios b / a, minus 1).
+template <typename A, typename B>
+void time_pairs(benchmark::State& state, A a, B b, const char* a_name, const char* b_name) {
+    std::vector<double> ta, tb, ratio;
+    for (auto _ : state) {
+        ta.push_back(a());
+        tb.push_back(b());
+        ratio.push_back(tb.back() / ta.back());
+    }
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v.empty() ? 0.0 : v[v.size() / 2];
+    };
+    state.counters[a_name] = 1e3 * median(ta);
+    state.counters[b_name] = 1e3 * median(tb);
+    state.counters["overhead_%"] = 100.0 * (median(ratio) - 1.0);
+}
+
 /// The same comparison made robust to a busy machine: each iteration times one step
 /// without and one with the penalty (two models, same data) back to back, and the counters
 /// report the medians and the median of the per-pair overhead, so load that changes over
@@ -209,19 +229,8 @@ void BM_PenaltyOverhead(benchmark::State& state) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     };
     for (int i = 0; i < 2; ++i) step(base), step(pen);
-    std::vector<double> tb, tp, ratio;
-    for (auto _ : state) {
-        tb.push_back(step(base));
-        tp.push_back(step(pen));
-        ratio.push_back(tp.back() / tb.back());
-    }
-    auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v.empty() ? 0.0 : v[v.size() / 2];
-    };
-    state.counters["base_ms"] = 1e3 * median(tb);
-    state.counters["penalty_ms"] = 1e3 * median(tp);
-    state.counters["overhead_%"] = 100.0 * (median(ratio) - 1.0);
+    time_pairs(
+        state, [&] { return step(base); }, [&] { return step(pen); }, "base_ms", "penalty_ms");
     state.SetLabel(net_name + " width " + env("ACTSPARSE_BENCH_WIDTH", "1.0") + " batch " +
                    std::to_string(batch));
 }
@@ -262,19 +271,8 @@ void BM_EvalDensity(benchmark::State& state) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     };
     eval(false), eval(true);
-    std::vector<double> tf, tq, ratio;
-    for (auto _ : state) {
-        tf.push_back(eval(false));
-        tq.push_back(eval(true));
-        ratio.push_back(tq.back() / tf.back());
-    }
-    auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v.empty() ? 0.0 : v[v.size() / 2];
-    };
-    state.counters["float_ms"] = 1e3 * median(tf);
-    state.counters["quantised_ms"] = 1e3 * median(tq);
-    state.counters["overhead_%"] = 100.0 * (median(ratio) - 1.0);
+    time_pairs(
+        state, [&] { return eval(false); }, [&] { return eval(true); }, "float_ms", "quantised_ms");
     state.SetLabel(net_name + " width " + env("ACTSPARSE_BENCH_WIDTH", "1.0") + ", " +
                    std::to_string(images) + " images in batches of " + std::to_string(batch));
 }

@@ -36,32 +36,10 @@ const char* kNet = "squeezenet-fmnist";
 
 json read_json(const std::string& path) { return json::parse(core::read_file(path)); }
 
-/// A calibration in the paper's form where layer l costs e_l = 2 u_l pJ and c_l = 0.01 u_l
-/// cycles per unit density, u_l = `cost(layer)` (so Map(l) = u_l / Conv(l)).
+/// A calibration whose layer l costs u_l = cost(layer) (see write_paper_calibration).
 template <typename Cost>
 std::string write_calibration(const std::string& path, Cost cost) {
-    const core::Network net = core::builtin_network(kNet, {1, kWidth, 0});
-    json j = {{"schema", "actsparse.calibration/1"},
-              {"network", kNet},
-              {"zero_mode", "skip"},
-              {"form", "free"},
-              {"global", {{"e1", 2.0}, {"e0", 0.5}, {"c1", 0.01}, {"c0", 0.001}}}};
-    for (const auto& l : net.conv_layers()) {
-        const double conv = static_cast<double>(l.shape.macs());
-        const double u = cost(l);
-        const double map = u / conv;
-        j["layers"].push_back({{"index", l.index},
-                               {"name", l.name},
-                               {"conv", conv},
-                               {"map_e", map},
-                               {"map_c", map},
-                               {"e_l", 2.0 * u},
-                               {"c_l", 0.01 * u},
-                               {"e0_l", 0.5 * u},
-                               {"c0_l", 0.001 * u}});
-    }
-    core::write_file_atomic(path, j.dump());
-    return path;
+    return write_paper_calibration(path, kNet, kWidth, cost);
 }
 
 struct Outcome {

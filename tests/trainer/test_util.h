@@ -6,9 +6,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <utility>
+
+#include "core/error.h"
+#include "core/network.h"
 
 namespace actsparse::trainer {
 
@@ -122,6 +127,35 @@ inline void write_cifar_file(const std::string& path, int64_t n, int label_bytes
         for (int64_t p = 0; p < 3072; ++p) b += static_cast<char>(cifar_pixel(rec, p));
     }
     write_bytes(path, b);
+}
+
+/// A calibration in the paper's form for `net` at `width`, in skip mode: layer l costs
+/// e_l = 2 u_l pJ and c_l = 0.01 u_l cycles per unit density (e0_l, c0_l a quarter and a
+/// tenth of those), u_l = cost(layer), so Map(l) = u_l / Conv(l). Returns `path`.
+inline std::string write_paper_calibration(
+    const std::string& path, const std::string& net_name, double width,
+    const std::function<double(const core::ConvLayer&)>& cost) {
+    const core::Network net = core::builtin_network(net_name, {1, width, 0});
+    nlohmann::json j = {{"schema", "actsparse.calibration/1"},
+                        {"network", net_name},
+                        {"zero_mode", "skip"},
+                        {"form", "free"},
+                        {"global", {{"e1", 2.0}, {"e0", 0.5}, {"c1", 0.01}, {"c0", 0.001}}}};
+    for (const auto& l : net.conv_layers()) {
+        const double conv = static_cast<double>(l.shape.macs());
+        const double u = cost(l);
+        j["layers"].push_back({{"index", l.index},
+                               {"name", l.name},
+                               {"conv", conv},
+                               {"map_e", u / conv},
+                               {"map_c", u / conv},
+                               {"e_l", 2.0 * u},
+                               {"c_l", 0.01 * u},
+                               {"e0_l", 0.5 * u},
+                               {"c0_l", 0.001 * u}});
+    }
+    core::write_file_atomic(path, j.dump());
+    return path;
 }
 
 }  // namespace actsparse::trainer

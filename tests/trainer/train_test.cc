@@ -181,29 +181,12 @@ TEST_F(TrainTest, WritesConfigLogAndSummary) {
     }
 }
 
-/// A calibration for the test network in the paper's form (like the fixture's generator).
+/// A calibration for the test network in the paper's form (like the fixture's generator):
+/// Map(l) 1.5 for 1x1 convs, 1 for the others.
 std::string write_calibration(const std::string& path) {
-    const core::Network net = core::builtin_network(kNet, {1, kWidth, 0});
-    json j = {{"schema", "actsparse.calibration/1"},
-              {"network", kNet},
-              {"zero_mode", "skip"},
-              {"form", "free"},
-              {"global", {{"e1", 2.0}, {"e0", 0.5}, {"c1", 0.01}, {"c0", 0.001}}}};
-    for (const auto& l : net.conv_layers()) {
-        const double conv = static_cast<double>(l.shape.macs());
-        const double map = l.shape.R == 1 ? 1.5 : 1.0;
-        j["layers"].push_back({{"index", l.index},
-                               {"name", l.name},
-                               {"conv", conv},
-                               {"map_e", map},
-                               {"map_c", map},
-                               {"e_l", 2.0 * conv * map},
-                               {"c_l", 0.01 * conv * map},
-                               {"e0_l", 0.5 * conv * map},
-                               {"c0_l", 0.001 * conv * map}});
-    }
-    core::write_file_atomic(path, j.dump());
-    return path;
+    return write_paper_calibration(path, kNet, kWidth, [](const core::ConvLayer& l) {
+        return static_cast<double>(l.shape.macs()) * (l.shape.R == 1 ? 1.5 : 1.0);
+    });
 }
 
 TEST_F(TrainTest, FineTunesWithHybridPenaltyAndPredictsCosts) {
