@@ -1,5 +1,6 @@
 #include "hw/cycle_top.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <systemc>
@@ -12,16 +13,17 @@ namespace {
 
 class CycleTop;
 
-/// Ticks PEs index, index + stride, ... of the current engine every cycle.
+/// Ticks one physical row of PEs of the current engine every cycle (slot j of S: PEs
+/// [j * ceil(n / S), (j + 1) * ceil(n / S)) of n, which is PE row j when S is the row count).
 class PeSlot : public sc_core::sc_module {
   public:
     SC_HAS_PROCESS(PeSlot);
-    PeSlot(const sc_core::sc_module_name& name, CycleTop& top, int64_t index, int64_t stride);
+    PeSlot(const sc_core::sc_module_name& name, CycleTop& top, int64_t index, int64_t slots);
 
   private:
     void tick();
     CycleTop& top_;
-    int64_t index_, stride_;
+    int64_t index_, slots_;
 };
 
 class CycleTop : public sc_core::sc_module {
@@ -29,8 +31,8 @@ class CycleTop : public sc_core::sc_module {
     SC_HAS_PROCESS(CycleTop);
     CycleTop(const sc_core::sc_module_name& name, int64_t slots) : sc_module(name) {
         for (int64_t i = 0; i < slots; ++i)
-            slots_.push_back(std::make_unique<PeSlot>(("pe_slot_" + std::to_string(i)).c_str(),
-                                                      *this, i, slots));
+            slots_.push_back(
+                std::make_unique<PeSlot>(("pe_row_" + std::to_string(i)).c_str(), *this, i, slots));
         SC_METHOD(noc_tick);
         sensitive << clock;
         dont_initialize();
@@ -53,6 +55,7 @@ class CycleTop : public sc_core::sc_module {
     int64_t run(ArrayEngine& engine, VcdWriter* vcd, int64_t vcd_offset) {
         engine_ = &engine;
         vcd_ = vcd;
+        engine.record_pe_activity(vcd != nullptr);
         vcd_offset_ = vcd_offset;
         base_ = sc_core::sc_time_stamp().value();
         cached_time_ = base_;
@@ -105,8 +108,8 @@ class CycleTop : public sc_core::sc_module {
     std::vector<std::unique_ptr<PeSlot>> slots_;
 };
 
-PeSlot::PeSlot(const sc_core::sc_module_name& name, CycleTop& top, int64_t index, int64_t stride)
-    : sc_module(name), top_(top), index_(index), stride_(stride) {
+PeSlot::PeSlot(const sc_core::sc_module_name& name, CycleTop& top, int64_t index, int64_t slots)
+    : sc_module(name), top_(top), index_(index), slots_(slots) {
     SC_METHOD(tick);
     sensitive << top.clock;
     dont_initialize();
@@ -117,12 +120,18 @@ void PeSlot::tick() {
     ArrayEngine& e = *top_.engine_;
     const int64_t t = top_.pass_cycle();
     const int64_t n = e.num_pes();
+    const int64_t per_slot = (n + slots_ - 1) / slots_;
+    const int64_t end = std::min(n, (index_ + 1) * per_slot);
     bool work_left = false;
-    for (int64_t i = index_; i < n; i += stride_) {
-        const PeActivity a = e.tick_pe(i, t);
-        if (top_.vcd_ != nullptr && e.pe_active(i))
-            top_.vcd_->record(i, top_.vcd_offset_ + t, a, e.pe(i).skipped_in_last_tick());
-        work_left = work_left || (e.pe_active(i) && !e.pe(i).done());
+    for (int64_t i = index_ * per_slot; i < end; ++i) {
+        if (top_.vcd_ == nullptr) {
+            e.tick_pe_cycle(i, t);  // leaves out the cycles in which the PE cannot act
+        } else {
+            const PeActivity a = e.tick_pe(i, t);
+            if (e.pe_active(i))
+                top_.vcd_->record(i, top_.vcd_offset_ + t, a, e.pe(i).skipped_in_last_tick());
+        }
+        work_left = work_left || e.pe_working(i);
     }
     // Clock gating: a slot whose PEs are idle or done for this pass sleeps until the next
     // one (their ticks would change nothing).
@@ -131,19 +140,17 @@ void PeSlot::tick() {
 
 CycleTop* g_top = nullptr;
 
-CycleTop& top_for(int64_t pes) {
-    if (g_top == nullptr) g_top = new CycleTop("actsparse_pe_array", pes);
+CycleTop& top_for(int64_t rows) {
+    if (g_top == nullptr) g_top = new CycleTop("actsparse_pe_array", rows);
     return *g_top;
 }
 
 }  // namespace
 
-void elaborate_cycle_top(const core::ArchConfig& arch) {
-    top_for(arch.array.rows * arch.array.cols);
-}
+void elaborate_cycle_top(const core::ArchConfig& arch) { top_for(arch.array.rows); }
 
 int64_t run_pass_cycle(ArrayEngine& engine, VcdWriter* vcd, int64_t vcd_offset) {
-    return top_for(engine.num_pes()).run(engine, vcd, vcd_offset);
+    return top_for(engine.array_rows()).run(engine, vcd, vcd_offset);
 }
 
 }  // namespace actsparse::hw

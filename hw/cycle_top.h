@@ -1,7 +1,10 @@
 #pragma once
 /// @file The per-cycle reference fidelity: a SystemC top with one clocked SC_METHOD per PE
-/// slot, one for the networks and one for the pass controller. The methods only call into
-/// ArrayEngine (MatchLib style); all behaviour lives in the plain C++ classes.
+/// row, one for the networks and one for the pass controller. The methods only call into
+/// ArrayEngine (MatchLib style); all behaviour lives in the plain C++ classes. The order in
+/// which PEs and networks are evaluated within a cycle does not matter (registered FIFOs), so
+/// how PEs are grouped into processes changes no count; a row's method leaves out the ticks
+/// of PEs that cannot act (ArrayEngine::tick_pe_cycle) unless a VCD records every cycle.
 ///
 /// The top is elaborated once per process and reused: each pass is one sc_start() that the
 /// controller ends with sc_pause() when the pass is done, so run_layer() may be called any
@@ -18,8 +21,8 @@ namespace actsparse::hw {
 
 /// Elaborates the per-cycle top now (idempotent). Needed only when the program elaborates
 /// other SystemC modules and starts the simulation before its first cycle-fidelity
-/// run_layer(): modules cannot be added after the first sc_start(). The top gets one PE slot
-/// per PE of `arch`; a later, larger array is served with several PEs per slot.
+/// run_layer(): modules cannot be added after the first sc_start(). The top gets one process
+/// per PE row of `arch`; an array of another shape is split evenly over those processes.
 void elaborate_cycle_top(const core::ArchConfig& arch);
 
 /// Runs the pass configured in `engine` cycle by cycle under the SystemC kernel and returns

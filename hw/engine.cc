@@ -122,6 +122,7 @@ ArrayEngine::ArrayEngine(const core::LayerShape& shape, const Mapping& mapping,
     due_at_.assign(static_cast<size_t>(n), -1);
     wake_at_.assign(static_cast<size_t>(n), std::numeric_limits<int64_t>::max());
     changed_units_.assign(static_cast<size_t>(n), 0);
+    sleep_until_.assign(static_cast<size_t>(n), std::numeric_limits<int64_t>::min());
     psum_producer_.assign(static_cast<size_t>(n), -1);
 }
 
@@ -138,7 +139,11 @@ void ArrayEngine::begin_pass(const PassTile& tile) {
     configure_ifmap_bus(tile);
     configure_psum_in_bus(tile);
     configure_out_bus(tile);
-    if (fast_) install_fast_hooks();
+    if (fast_) {
+        install_fast_hooks();
+    } else {
+        install_cycle_hooks();
+    }
 }
 
 // Step 1: every PE, flag and counter back to the start of a pass.
@@ -486,6 +491,33 @@ void ArrayEngine::install_fast_hooks() {
         pes_[static_cast<size_t>(chains_[c].top)]->psum_out().set_hooks(
             FifoHook{&ArrayEngine::out_push_hook, this, static_cast<int64_t>(c)},
             wake_of(chains_[c].top, Pe::kAccUnit));
+}
+
+// Cycle fidelity: a PE asleep until its Pe::cycle_wake() must still be ticked once a FIFO
+// that another component fills or empties changes: its input FIFOs when pushed, its psum
+// destination when popped (by the PE above or the output bus). Its own pops and pushes need
+// no hook (it acted, so it was ticked), and the input networks check room every cycle.
+void ArrayEngine::install_cycle_hooks() {
+    std::fill(changed_units_.begin(), changed_units_.end(), 0);
+    std::fill(sleep_until_.begin(), sleep_until_.end(), std::numeric_limits<int64_t>::min());
+    auto mark = [this](int64_t pe) { return FifoHook{&ArrayEngine::mark_hook, this, pe}; };
+    for (int64_t i : active_) {
+        Pe& pe = *pes_[static_cast<size_t>(i)];
+        pe.ifmap_in().set_hooks(mark(i), FifoHook{});
+        pe.filter_in().set_hooks(mark(i), FifoHook{});
+        const int64_t below = psum_producer_[static_cast<size_t>(i)];
+        pe.psum_in().set_hooks(mark(i), below >= 0 ? mark(below) : FifoHook{});
+    }
+    for (const Chain& c : chains_)
+        pes_[static_cast<size_t>(c.top)]->psum_out().set_hooks(FifoHook{}, mark(c.top));
+}
+
+void ArrayEngine::mark_hook(void* engine, int64_t pe, int64_t) {
+    static_cast<ArrayEngine*>(engine)->changed_units_[static_cast<size_t>(pe)] = 1;
+}
+
+void ArrayEngine::record_pe_activity(bool on) {
+    for (int64_t i : active_) pes_[static_cast<size_t>(i)]->record_activity(on);
 }
 
 void ArrayEngine::wake_hook(void* engine, int64_t id, int64_t cycle) {

@@ -68,6 +68,25 @@ class ArrayEngine {
         }
         return a;
     }
+    /// Per-cycle fidelity without activity records: one cycle of PE i, left out while the PE
+    /// can do nothing (before its Pe::cycle_wake(), with no FIFO of it changed since; the
+    /// hooks of install_cycle_hooks() report changes). Counts and times are those of
+    /// tick_pe() in every cycle.
+    void tick_pe_cycle(int64_t i, int64_t t) {
+        const size_t k = static_cast<size_t>(i);
+        if (sleep_until_[k] > t && changed_units_[k] == 0) return;
+        changed_units_[k] = 0;
+        tick_pe(i, t);
+        sleep_until_[k] = pes_[k]->cycle_wake();
+    }
+    /// Per-cycle fidelity: whether the active PEs report each cycle's activity (a VCD needs
+    /// it; Pe::record_activity). Call after begin_pass().
+    void record_pe_activity(bool on);
+    /// Whether PE i works in the current pass and has not finished it.
+    bool pe_working(int64_t i) const {
+        return active_flag_[static_cast<size_t>(i)] != 0 &&
+               pe_done_flag_[static_cast<size_t>(i)] == 0;
+    }
     /// One cycle of the four networks.
     void tick_noc(int64_t t);
     /// True once every PE has finished and every network is drained.
@@ -87,6 +106,7 @@ class ArrayEngine {
     /// MAC pipeline depth (a psum leaves its PE this many cycles after its last slot).
     int64_t pipeline_stages() const { return arch_.pe.mac_pipeline_stages; }
     int64_t num_pes() const { return static_cast<int64_t>(pes_.size()); }
+    int64_t array_rows() const { return arch_.array.rows; }
     const Pe& pe(int64_t i) const { return *pes_[static_cast<size_t>(i)]; }
     /// Whether PE i works in the current pass.
     bool pe_active(int64_t i) const { return active_flag_[static_cast<size_t>(i)] != 0; }
@@ -140,6 +160,8 @@ class ArrayEngine {
     void configure_psum_in_bus(const PassTile& tile);
     void configure_out_bus(const PassTile& tile);
     void install_fast_hooks();
+    void install_cycle_hooks();
+    static void mark_hook(void* engine, int64_t pe, int64_t cycle);
     // The input networks' words (TransferSource functions).
     static int64_t filter_words(const void* ctx, int64_t step, int64_t g);
     static void filter_fill(const void* ctx, int64_t step, int64_t g, int64_t first, int64_t n,
@@ -206,6 +228,7 @@ class ArrayEngine {
     bool eval_next_ = false;
     std::vector<int64_t> wake_at_;        ///< earliest pending wake of each PE (kNever: none)
     std::vector<uint8_t> changed_units_;  ///< per PE: Pe::Unit bits noted since its last tick
+    std::vector<int64_t> sleep_until_;    ///< cycle fidelity: per PE, its last cycle_wake()
     int64_t noc_wake_at_ = 0;             ///< earliest pending network-only evaluation
     int64_t out_pushed_ = 0;              ///< psums pushed into chain-top output FIFOs this pass
     std::vector<int64_t> due_, next_;

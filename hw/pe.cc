@@ -60,6 +60,8 @@ void Pe::reinit(const core::PeParams& params, core::ZeroMode mode, bool fast) {
     ac_k_ = ac_f_ = ac_next_ = 0;
     acc_at_.clear();
     last_active_ = -1;
+    next_due_ = kNone;
+    record_activity_ = true;
     inputs_tracked_ = false;
     pending_ = kInputUnits;
     tick_t_ = -1;
@@ -112,6 +114,7 @@ void Pe::restart() {
     psum_out_.reset(params_.psum_fifo_depth_words);
     stats_ = ArrayStats{};
     last_active_ = -1;
+    next_due_ = kNone;
     inputs_tracked_ = false;
     pending_ = kInputUnits;
 }
@@ -122,6 +125,7 @@ void Pe::start_pass() {
     control_.pop_front();
     control_dest_.pop_front();
     running_ = true;
+    next_due_ = kNone;
     columns_ = cfg_.images * cfg_.out_cols;
     const size_t p = static_cast<size_t>(cfg_.p);
     const size_t entries = static_cast<size_t>(cfg_.q * cfg_.s);
@@ -386,7 +390,7 @@ bool Pe::issue_column() {
         prev_fin = end;
         tau = end + 1;
         const bool zero = ifmap_zero_[ei] != 0 && mode_ != core::ZeroMode::kNone;
-        if (!fast_) sched_.push_back({start, end, zero, skipped_before});
+        if (!fast_ && record_activity_) sched_.push_back({start, end, zero, skipped_before});
         skipped_before = false;
         if (zero) {
             ++n.gated;
@@ -502,6 +506,7 @@ PeActivity Pe::tick(int64_t t) {
     }
     if (fast_) return run_fast(fresh);
     run_cycle(t);
+    if (!record_activity_) return acted_now_ ? PeActivity::kBusy : PeActivity::kStall;
     return cycle_activity(t);
 }
 
@@ -543,8 +548,14 @@ PeActivity Pe::run_fast(bool fresh) {
 
 // Cycle mode: each unit takes the action due in cycle t, if any (an action enables others
 // only from the next cycle, but a column's phase A and B may follow each other at once).
+// The last round, in which no unit acted, leaves in next_due_ the earliest cycle at which a
+// unit waits for nothing but time (due() records it); otherwise the units wait only for each
+// other, which needs an action, or for a FIFO another component fills or empties (see
+// cycle_wake()).
 void Pe::run_cycle(int64_t t) {
+    constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
     for (;;) {
+        next_due_ = kNever;
         bool progress = filter_unit(t);
         while (compute_unit(t)) progress = true;
         progress |= load_unit(t);
@@ -552,6 +563,8 @@ void Pe::run_cycle(int64_t t) {
         progress |= acc_unit(t);
         if (!progress || !running_) break;
     }
+    // A finished PE does nothing until the next pass configures it (restart() resets this).
+    if (!running_) next_due_ = control_.empty() ? kNever : kNone;
 }
 
 // Cycle mode: what the MAC did in cycle t (VCD), else whether any unit acted.

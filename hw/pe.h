@@ -106,6 +106,15 @@ class Pe {
     /// it uses changes (the engine's FIFO hooks).
     PeActivity tick(int64_t t);
 
+    /// Cycle mode, after a tick: the earliest cycle in which a tick can do anything, unless a
+    /// FIFO that another component fills (ifmap, filter, psum in) or empties (the psum
+    /// destination) changes first. Until then every unit waits for a cycle still to come, for
+    /// another unit of this PE (which needs an action first), or for such a FIFO, so the
+    /// ticks of the cycles between may be left out (ArrayEngine::tick_pe_cycle does).
+    int64_t cycle_wake() const { return next_due_; }
+    /// Cycle mode: whether tick() reports each cycle's activity (what a VCD records; on by
+    /// default). Off, it reports only whether a unit acted and keeps no MAC slot log.
+    void record_activity(bool on) { record_activity_ = on; }
     /// True when the PE has finished every queued pass.
     bool done() const { return !running_ && control_.empty(); }
     /// Latest cycle of any action of this pass (-1: none).
@@ -185,9 +194,12 @@ class Pe {
     bool add_unit(int64_t limit);
     bool acc_unit(int64_t limit);
     /// Cycle time of an action: fast mode any time, cycle mode exactly `limit` (or not yet).
-    bool due(int64_t when, int64_t limit) const {
+    bool due(int64_t when, int64_t limit) {
         if (fast_ || when == limit) return true;
-        if (when > limit) return false;
+        if (when > limit) {
+            if (when < next_due_) next_due_ = when;
+            return false;
+        }
         late_action(when, limit);
     }
     [[noreturn]] static void late_action(int64_t when, int64_t limit);
@@ -296,6 +308,9 @@ class Pe {
     int64_t ac_k_ = 0, ac_f_ = 0, ac_next_ = 0;
     std::vector<int64_t> acc_at_;  ///< per f: cycle psum f of the latest column left
 
+    /// Cycle mode: see cycle_wake() (kNone: the next cycle).
+    int64_t next_due_ = kNone;
+    bool record_activity_ = true;
     bool inputs_tracked_ = false;
     unsigned pending_ = kInputUnits;  ///< units whose input changed (tracked inputs)
     int64_t last_active_ = -1;
