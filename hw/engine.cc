@@ -123,6 +123,7 @@ ArrayEngine::ArrayEngine(const core::LayerShape& shape, const Mapping& mapping,
     wake_at_.assign(static_cast<size_t>(n), std::numeric_limits<int64_t>::max());
     changed_units_.assign(static_cast<size_t>(n), 0);
     sleep_until_.assign(static_cast<size_t>(n), std::numeric_limits<int64_t>::min());
+    waiting_units_.assign(static_cast<size_t>(n), 0);
     psum_producer_.assign(static_cast<size_t>(n), -1);
 }
 
@@ -500,20 +501,27 @@ void ArrayEngine::install_fast_hooks() {
 void ArrayEngine::install_cycle_hooks() {
     std::fill(changed_units_.begin(), changed_units_.end(), 0);
     std::fill(sleep_until_.begin(), sleep_until_.end(), std::numeric_limits<int64_t>::min());
-    auto mark = [this](int64_t pe) { return FifoHook{&ArrayEngine::mark_hook, this, pe}; };
+    std::fill(waiting_units_.begin(), waiting_units_.end(), 0);
+    // A hook's id is PE * 32 + the unit that reads the FIFO (as the fast fidelity's).
+    auto mark = [this](int64_t pe, unsigned unit) {
+        return FifoHook{&ArrayEngine::mark_hook, this, pe * 32 + static_cast<int64_t>(unit)};
+    };
     for (int64_t i : active_) {
         Pe& pe = *pes_[static_cast<size_t>(i)];
-        pe.ifmap_in().set_hooks(mark(i), FifoHook{});
-        pe.filter_in().set_hooks(mark(i), FifoHook{});
+        pe.ifmap_in().set_hooks(mark(i, Pe::kLoadUnit), FifoHook{});
+        pe.filter_in().set_hooks(mark(i, Pe::kFilterUnit), FifoHook{});
         const int64_t below = psum_producer_[static_cast<size_t>(i)];
-        pe.psum_in().set_hooks(mark(i), below >= 0 ? mark(below) : FifoHook{});
+        pe.psum_in().set_hooks(mark(i, Pe::kAddUnit),
+                               below >= 0 ? mark(below, Pe::kAccUnit) : FifoHook{});
     }
     for (const Chain& c : chains_)
-        pes_[static_cast<size_t>(c.top)]->psum_out().set_hooks(FifoHook{}, mark(c.top));
+        pes_[static_cast<size_t>(c.top)]->psum_out().set_hooks(FifoHook{},
+                                                               mark(c.top, Pe::kAccUnit));
 }
 
-void ArrayEngine::mark_hook(void* engine, int64_t pe, int64_t) {
-    static_cast<ArrayEngine*>(engine)->changed_units_[static_cast<size_t>(pe)] = 1;
+void ArrayEngine::mark_hook(void* engine, int64_t id, int64_t) {
+    static_cast<ArrayEngine*>(engine)->changed_units_[static_cast<size_t>(id >> 5)] |=
+        static_cast<uint8_t>(id & 31);
 }
 
 void ArrayEngine::record_pe_activity(bool on) {

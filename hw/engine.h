@@ -69,15 +69,16 @@ class ArrayEngine {
         return a;
     }
     /// Per-cycle fidelity without activity records: one cycle of PE i, left out while the PE
-    /// can do nothing (before its Pe::cycle_wake(), with no FIFO of it changed since; the
-    /// hooks of install_cycle_hooks() report changes). Counts and times are those of
-    /// tick_pe() in every cycle.
+    /// can do nothing (before its Pe::cycle_wake(), with no FIFO changed since that one of
+    /// its Pe::cycle_waiting_units() waits for; the hooks of install_cycle_hooks() report
+    /// changes). Counts and times are those of tick_pe() in every cycle.
     void tick_pe_cycle(int64_t i, int64_t t) {
         const size_t k = static_cast<size_t>(i);
-        if (sleep_until_[k] > t && changed_units_[k] == 0) return;
+        if (sleep_until_[k] > t && (changed_units_[k] & waiting_units_[k]) == 0) return;
         changed_units_[k] = 0;
         tick_pe(i, t);
         sleep_until_[k] = pes_[k]->cycle_wake();
+        waiting_units_[k] = static_cast<uint8_t>(pes_[k]->cycle_waiting_units());
     }
     /// Per-cycle fidelity: whether the active PEs report each cycle's activity (a VCD needs
     /// it; Pe::record_activity). Call after begin_pass().
@@ -161,7 +162,7 @@ class ArrayEngine {
     void configure_out_bus(const PassTile& tile);
     void install_fast_hooks();
     void install_cycle_hooks();
-    static void mark_hook(void* engine, int64_t pe, int64_t cycle);
+    static void mark_hook(void* engine, int64_t id, int64_t cycle);  // id: PE * 32 + unit
     // The input networks' words (TransferSource functions).
     static int64_t filter_words(const void* ctx, int64_t step, int64_t g);
     static void filter_fill(const void* ctx, int64_t step, int64_t g, int64_t first, int64_t n,
@@ -229,6 +230,7 @@ class ArrayEngine {
     std::vector<int64_t> wake_at_;        ///< earliest pending wake of each PE (kNever: none)
     std::vector<uint8_t> changed_units_;  ///< per PE: Pe::Unit bits noted since its last tick
     std::vector<int64_t> sleep_until_;    ///< cycle fidelity: per PE, its last cycle_wake()
+    std::vector<uint8_t> waiting_units_;  ///< cycle fidelity: its last cycle_waiting_units()
     int64_t noc_wake_at_ = 0;             ///< earliest pending network-only evaluation
     int64_t out_pushed_ = 0;              ///< psums pushed into chain-top output FIFOs this pass
     std::vector<int64_t> due_, next_;

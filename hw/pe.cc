@@ -202,6 +202,7 @@ bool Pe::filter_unit(int64_t limit) {
             break;
         }
     }
+    if (filter_in_.empty() && f_done_ == kNone) waiting_ |= kFilterUnit;
     if (n == 0) return false;
     filter_in_.notify_pop(first);
     stats_.filter_spad_writes += n;
@@ -257,6 +258,7 @@ bool Pe::load_unit(int64_t limit) {
             begin_load_window();
         }
     }
+    if (ld_k_ < columns_ && ifmap_in_.empty()) waiting_ |= kLoadUnit;
     if (n == 0) return false;
     ifmap_in_.notify_pop(first);
     stats_.ifmap_spad_writes += n;
@@ -452,6 +454,7 @@ bool Pe::add_unit(int64_t limit) {
             ++ad_k_;
         }
     }
+    if (ad_k_ < columns_ && psum_in_.empty()) waiting_ |= kAddUnit;
     if (n == 0) return false;
     psum_in_.notify_pop(first);
     stats_.psum_spad_reads += n;
@@ -472,7 +475,10 @@ bool Pe::acc_unit(int64_t limit) {
             when = std::max(when, add_at_[static_cast<size_t>(f)] + 1);
         }
         when = psum_dest_->earliest_room(when);
-        if (when < 0) break;
+        if (when < 0) {
+            waiting_ |= kAccUnit;  // a pop not recorded yet
+            break;
+        }
         if (!due(when, limit)) break;
         psum_dest_->push_into_room(when, psum_spad_[static_cast<size_t>(f)]);  // room: above
         psum_dest_->notify_push(when);
@@ -556,6 +562,7 @@ void Pe::run_cycle(int64_t t) {
     constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
     for (;;) {
         next_due_ = kNever;
+        waiting_ = 0;
         bool progress = filter_unit(t);
         while (compute_unit(t)) progress = true;
         progress |= load_unit(t);

@@ -112,6 +112,12 @@ class Pe {
     /// another unit of this PE (which needs an action first), or for such a FIFO, so the
     /// ticks of the cycles between may be left out (ArrayEngine::tick_pe_cycle does).
     int64_t cycle_wake() const { return next_due_; }
+    /// Cycle mode, after a tick: the units (Unit bits) that wait for a word in an empty input
+    /// FIFO or for room in the psum destination. A change to another unit's FIFO (a word
+    /// behind the head, a pop while the unit waits for a later cycle) changes nothing before
+    /// cycle_wake(): a unit's earliest action depends only on the head word and on the pops
+    /// already recorded.
+    unsigned cycle_waiting_units() const { return waiting_; }
     /// Cycle mode: whether tick() reports each cycle's activity (what a VCD records; on by
     /// default). Off, it reports only whether a unit acted and keeps no MAC slot log.
     void record_activity(bool on) { record_activity_ = on; }
@@ -310,6 +316,7 @@ class Pe {
 
     /// Cycle mode: see cycle_wake() (kNone: the next cycle).
     int64_t next_due_ = kNone;
+    unsigned waiting_ = 0;  ///< cycle mode: see cycle_waiting_units()
     bool record_activity_ = true;
     bool inputs_tracked_ = false;
     unsigned pending_ = kInputUnits;  ///< units whose input changed (tracked inputs)
