@@ -18,12 +18,12 @@ class CycleTop;
 class PeSlot : public sc_core::sc_module {
   public:
     SC_HAS_PROCESS(PeSlot);
-    PeSlot(const sc_core::sc_module_name& name, CycleTop& top, int64_t index, int64_t slots);
+    PeSlot(const sc_core::sc_module_name& name, CycleTop& top, int64_t index);
 
   private:
     void tick();
     CycleTop& top_;
-    int64_t index_, slots_;
+    int64_t index_;
 };
 
 class CycleTop : public sc_core::sc_module {
@@ -32,7 +32,7 @@ class CycleTop : public sc_core::sc_module {
     CycleTop(const sc_core::sc_module_name& name, int64_t slots) : sc_module(name) {
         for (int64_t i = 0; i < slots; ++i)
             slots_.push_back(
-                std::make_unique<PeSlot>(("pe_row_" + std::to_string(i)).c_str(), *this, i, slots));
+                std::make_unique<PeSlot>(("pe_row_" + std::to_string(i)).c_str(), *this, i));
         SC_METHOD(noc_tick);
         sensitive << clock;
         dont_initialize();
@@ -56,6 +56,7 @@ class CycleTop : public sc_core::sc_module {
         engine_ = &engine;
         vcd_ = vcd;
         engine.record_pe_activity(vcd != nullptr);
+        engine.set_cycle_groups(per_slot(engine.num_pes()));
         vcd_offset_ = vcd_offset;
         base_ = sc_core::sc_time_stamp().value();
         cached_time_ = base_;
@@ -70,6 +71,12 @@ class CycleTop : public sc_core::sc_module {
         engine_ = nullptr;
         vcd_ = nullptr;
         return engine.pass_cycles();
+    }
+
+    /// PEs per slot for an array of n PEs.
+    int64_t per_slot(int64_t n) const {
+        const int64_t s = static_cast<int64_t>(slots_.size());
+        return (n + s - 1) / s;
     }
 
     sc_core::sc_event clock;  ///< one notification per array cycle while a pass runs
@@ -108,8 +115,8 @@ class CycleTop : public sc_core::sc_module {
     std::vector<std::unique_ptr<PeSlot>> slots_;
 };
 
-PeSlot::PeSlot(const sc_core::sc_module_name& name, CycleTop& top, int64_t index, int64_t slots)
-    : sc_module(name), top_(top), index_(index), slots_(slots) {
+PeSlot::PeSlot(const sc_core::sc_module_name& name, CycleTop& top, int64_t index)
+    : sc_module(name), top_(top), index_(index) {
     SC_METHOD(tick);
     sensitive << top.clock;
     dont_initialize();
@@ -119,19 +126,19 @@ void PeSlot::tick() {
     if (!top_.running_) return;
     ArrayEngine& e = *top_.engine_;
     const int64_t t = top_.pass_cycle();
-    const int64_t n = e.num_pes();
-    const int64_t per_slot = (n + slots_ - 1) / slots_;
-    const int64_t end = std::min(n, (index_ + 1) * per_slot);
     bool work_left = false;
-    for (int64_t i = index_ * per_slot; i < end; ++i) {
-        if (top_.vcd_ == nullptr) {
-            e.tick_pe_cycle(i, t);  // leaves out the cycles in which the PE cannot act
-        } else {
+    if (top_.vcd_ == nullptr) {
+        work_left = e.tick_group_cycle(index_, t);  // leaves out PEs that cannot act
+    } else {
+        const int64_t n = e.num_pes();
+        const int64_t per_slot = top_.per_slot(n);
+        const int64_t end = std::min(n, (index_ + 1) * per_slot);
+        for (int64_t i = index_ * per_slot; i < end; ++i) {
             const PeActivity a = e.tick_pe(i, t);
             if (e.pe_active(i))
                 top_.vcd_->record(i, top_.vcd_offset_ + t, a, e.pe(i).skipped_in_last_tick());
+            work_left = work_left || e.pe_working(i);
         }
-        work_left = work_left || e.pe_working(i);
     }
     // Clock gating: a slot whose PEs are idle or done for this pass sleeps until the next
     // one (their ticks would change nothing).

@@ -517,11 +517,41 @@ void ArrayEngine::install_cycle_hooks() {
     for (const Chain& c : chains_)
         pes_[static_cast<size_t>(c.top)]->psum_out().set_hooks(FifoHook{},
                                                                mark(c.top, Pe::kAccUnit));
+    set_cycle_groups(group_size_);  // every group is passed over at the pass's first cycle
 }
 
 void ArrayEngine::mark_hook(void* engine, int64_t id, int64_t) {
-    static_cast<ArrayEngine*>(engine)->changed_units_[static_cast<size_t>(id >> 5)] |=
-        static_cast<uint8_t>(id & 31);
+    auto* e = static_cast<ArrayEngine*>(engine);
+    const int64_t pe = id >> 5;
+    e->changed_units_[static_cast<size_t>(pe)] |= static_cast<uint8_t>(id & 31);
+    e->group_dirty_[static_cast<size_t>(pe / e->group_size_)] = 1;
+}
+
+void ArrayEngine::set_cycle_groups(int64_t size) {
+    group_size_ = std::max<int64_t>(1, size);
+    const size_t groups = static_cast<size_t>((num_pes() + group_size_ - 1) / group_size_);
+    group_wake_.assign(groups, std::numeric_limits<int64_t>::min());
+    group_dirty_.assign(groups, 1);
+    group_working_.assign(groups, 1);
+}
+
+bool ArrayEngine::tick_group_cycle(int64_t g, int64_t t) {
+    const size_t gi = static_cast<size_t>(g);
+    if (gi >= group_wake_.size()) return false;  // more processes than groups: no PE
+    if (t < group_wake_[gi] && group_dirty_[gi] == 0) return group_working_[gi] != 0;
+    group_dirty_[gi] = 0;
+    int64_t wake = std::numeric_limits<int64_t>::max();
+    bool working = false;
+    const int64_t end = std::min(num_pes(), (g + 1) * group_size_);
+    for (int64_t i = g * group_size_; i < end; ++i) {
+        tick_pe_cycle(i, t);
+        if (!pe_working(i)) continue;
+        working = true;
+        wake = std::min(wake, sleep_until_[static_cast<size_t>(i)]);
+    }
+    group_wake_[gi] = wake;
+    group_working_[gi] = working ? 1 : 0;
+    return working;
 }
 
 void ArrayEngine::record_pe_activity(bool on) {

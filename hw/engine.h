@@ -80,6 +80,15 @@ class ArrayEngine {
         sleep_until_[k] = pes_[k]->cycle_wake();
         waiting_units_[k] = static_cast<uint8_t>(pes_[k]->cycle_waiting_units());
     }
+    /// Per-cycle fidelity without activity records: one cycle of the PEs of group g (PEs
+    /// [g * size, (g + 1) * size), see set_cycle_groups), each by tick_pe_cycle. The whole
+    /// group is passed over while no hook reported a change to one of its PEs and the cycle
+    /// is before the earliest wake of its working PEs. Returns whether any of them still
+    /// works in this pass.
+    bool tick_group_cycle(int64_t g, int64_t t);
+    /// Per-cycle fidelity: the PE groups of tick_group_cycle (the processes' shares of the
+    /// PEs). Call after begin_pass().
+    void set_cycle_groups(int64_t size);
     /// Per-cycle fidelity: whether the active PEs report each cycle's activity (a VCD needs
     /// it; Pe::record_activity). Call after begin_pass().
     void record_pe_activity(bool on);
@@ -231,8 +240,13 @@ class ArrayEngine {
     std::vector<uint8_t> changed_units_;  ///< per PE: Pe::Unit bits noted since its last tick
     std::vector<int64_t> sleep_until_;    ///< cycle fidelity: per PE, its last cycle_wake()
     std::vector<uint8_t> waiting_units_;  ///< cycle fidelity: its last cycle_waiting_units()
-    int64_t noc_wake_at_ = 0;             ///< earliest pending network-only evaluation
-    int64_t out_pushed_ = 0;              ///< psums pushed into chain-top output FIFOs this pass
+    // Cycle fidelity, per group of set_cycle_groups: the earliest wake of its working PEs at
+    // its last pass over them, whether a hook reported a change since, whether any works.
+    int64_t group_size_ = 1;
+    std::vector<int64_t> group_wake_;
+    std::vector<uint8_t> group_dirty_, group_working_;
+    int64_t noc_wake_at_ = 0;  ///< earliest pending network-only evaluation
+    int64_t out_pushed_ = 0;   ///< psums pushed into chain-top output FIFOs this pass
     std::vector<int64_t> due_, next_;
     std::vector<int64_t> due_at_;           ///< cycle for which a PE is already scheduled
     std::unique_ptr<WakeCalendar> timers_;  ///< from a pool (see the destructor)
