@@ -481,7 +481,7 @@ void ArrayEngine::install_fast_hooks() {
         pe.track_inputs();
         pe.ifmap_in().set_hooks(wake_of(i, Pe::kLoadUnit),
                                 FifoHook{&ArrayEngine::bus_pop_hook, this, 0});
-        pe.filter_in().set_hooks(wake_of(i, Pe::kFilterUnit),
+        pe.filter_in().set_hooks(FifoHook{&ArrayEngine::filter_push_hook, this, i},
                                  FifoHook{&ArrayEngine::bus_pop_hook, this, 1});
         const int64_t below = psum_producer_[static_cast<size_t>(i)];
         pe.psum_in().set_hooks(wake_of(i, Pe::kAddUnit),
@@ -565,6 +565,19 @@ void ArrayEngine::wake_hook(void* engine, int64_t id, int64_t cycle) {
     e->changed_units_[static_cast<size_t>(pe)] |= static_cast<uint8_t>(id & 31);
     // A change in cycle c is visible from c + 1.
     e->wake(pe, cycle + 1);
+}
+
+void ArrayEngine::filter_push_hook(void* engine, int64_t pe, int64_t cycle) {
+    auto* e = static_cast<ArrayEngine*>(engine);
+    Pe& p = *e->pes_[static_cast<size_t>(pe)];
+    if (!p.running()) {  // the pass starts at the PE's first tick
+        wake_hook(engine, pe * 32 + Pe::kFilterUnit, cycle);
+        return;
+    }
+    // The words are loaded from cycle + 1 on, as a tick at cycle + 1 would load them.
+    const bool complete = p.load_filters_now();
+    e->pe_last_active_ = std::max(e->pe_last_active_, p.last_active());
+    if (complete) wake_hook(engine, pe * 32 + Pe::kComputeUnit, cycle);
 }
 
 void ArrayEngine::out_push_hook(void* engine, int64_t chain, int64_t cycle) {

@@ -227,6 +227,9 @@ class ArrayEngine {
     int64_t next_evaluated_cycle(int64_t t);
     std::vector<int64_t> fired_;  ///< wakes popped from the calendar in this cycle
     static void wake_hook(void* engine, int64_t id, int64_t cycle);  // id: PE * 32 + units
+    /// A filter transfer reached PE `pe`: it loads the words at once when running (a tick
+    /// only once its filters are complete), else it is woken as by wake_hook.
+    static void filter_push_hook(void* engine, int64_t pe, int64_t cycle);
     static void out_push_hook(void* engine, int64_t pe, int64_t cycle);
     /// A PE popped a FIFO that input network `net` (0 ifmap, 1 filter, 2 psum-in) fills.
     static void bus_pop_hook(void* engine, int64_t net, int64_t cycle);

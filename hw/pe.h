@@ -156,6 +156,17 @@ class Pe {
         pending_ = kInputUnits;
     }
     void note_input(unsigned units) { pending_ |= units; }
+    /// Fast fidelity, while the PE runs a pass: loads the words now in the filter FIFO (the
+    /// filter unit reads nothing else, so when it runs does not change what it does) and
+    /// returns whether the pass's filters are now complete, which is what the compute unit
+    /// waits for. Lets the filter network feed a PE without a tick per transfer.
+    bool load_filters_now() {
+        if (!fast_ || !running_) return false;
+        filter_unit(0);
+        return f_done_ != kNone;
+    }
+    /// Whether load_filters_now() may be used (the PE has started its pass).
+    bool running() const { return running_; }
 
     const ArrayStats& stats() const { return stats_; }
     /// Starts a new pass epoch: clears the counters and the FIFOs' cycle bookkeeping (pass
