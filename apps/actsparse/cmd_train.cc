@@ -33,8 +33,7 @@ void add_train_command(CLI::App& app) {
     };
     auto st = std::make_shared<State>();
     auto& o = st->o;
-    auto* cmd = app.add_subcommand(
-        "train", "Train a network with the activation penalty (see docs/trainer.md)");
+    auto* cmd = app.add_subcommand("train", kTrainHelp);
     auto opt = [&](const std::string& flag, auto& member, const std::string& help) {
         CLI::Option* p = cmd->add_option(flag, member, help);
         st->keyed.emplace_back(p, key_of(flag));
@@ -135,8 +134,7 @@ void add_train_command(CLI::App& app) {
 void add_trace_export_command(CLI::App& trace_cmd) {
     auto e = std::make_shared<trainer::ExportOptions>();
     auto no_float = std::make_shared<bool>(false);
-    auto* cmd = trace_cmd.add_subcommand(
-        "export", "Write real traces (one per conv layer) of a trained run's test images");
+    auto* cmd = trace_cmd.add_subcommand("export", kTraceExportHelp);
     cmd->add_option("--run", e->run, "Run folder (config.json, checkpoint.pt)")->required();
     cmd->add_option("--images", e->images, "Number of test images (the first K)")
         ->capture_default_str();

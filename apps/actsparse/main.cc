@@ -23,6 +23,7 @@ int g_exit_code = 0;
 void set_exit_code(int code) { g_exit_code = code; }
 
 int run_cli(int argc, char** argv) {
+    exec_torch_sibling_if_needed(argc, argv);
     CLI::App app{"actsparse: train CNNs to be cheap on sparse CNN accelerators"};
     app.set_version_flag("--version", std::string("actsparse ") + ACTSPARSE_VERSION + " (git " +
                                           ACTSPARSE_GIT_COMMIT + ")");
