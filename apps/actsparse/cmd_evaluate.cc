@@ -136,6 +136,12 @@ void add_evaluate_command(CLI::App& app) {
             ex.out = run + "/traces";
             ex.images = o->images;
             trainer::export_traces(ex);
+#elif defined(ACTSPARSE_TORCH_SIBLING)
+            // Reached only when the sibling is missing (it would have taken over before).
+            throw core::InputError(manifest, std::string("missing; exporting traces needs ") +
+                                                 ACTSPARSE_TORCH_SIBLING +
+                                                 " beside this binary (cmake --build BUILD "
+                                                 "--target actsparse-torch)");
 #else
             throw core::InputError(manifest,
                                    "missing, and this build cannot export traces (no LibTorch)");

@@ -1,5 +1,6 @@
-// The single `actsparse` binary: parses the command line and maps outcomes to exit codes
-// (0 success, 2 bad input with a one-line message, 1 internal error or I/O failure).
+// The `actsparse` command line (built as `actsparse` and, with LibTorch, `actsparse-torch`;
+// docs/architecture.md): parses the command line and maps outcomes to exit codes (0 success,
+// 2 bad input with a one-line message, 1 internal error or I/O failure).
 #include <cstdlib>
 #include <exception>
 #include <iostream>
