@@ -544,6 +544,8 @@ bool ArrayEngine::tick_group_cycle(int64_t g, int64_t t) {
     bool working = false;
     const int64_t end = std::min(num_pes(), (g + 1) * group_size_);
     for (int64_t i = g * group_size_; i < end; ++i) {
+        // A PE without work in this pass, or done with it, would only report idle.
+        if (!pe_working(i)) continue;
         tick_pe_cycle(i, t);
         if (!pe_working(i)) continue;
         working = true;
