@@ -644,6 +644,9 @@ TrainResult run_training(const TrainOptions& options) {
     using Clock = std::chrono::steady_clock;
     auto last_ckpt = Clock::now();
     model->train();
+    // The last epoch's validation pass also gathers the quantisation statistics, so the end
+    // of the run reuses it (the model does not change in between) instead of a second pass.
+    std::optional<EvalResult> final_val;
     for (; epoch < o.epochs; ++epoch) {
         const std::vector<int64_t> order =
             epoch_order(split.train, static_cast<uint64_t>(o.seed), epoch);
@@ -744,8 +747,11 @@ TrainResult run_training(const TrainOptions& options) {
             }
         }
 
-        const EvalResult val = evaluate_ranks(model, data.train, s.info, split.val, o.batch_size,
-                                              o.limit_eval_batches, s.device, dist.get());
+        const bool last_epoch = epoch + 1 == o.epochs;
+        const EvalResult val =
+            evaluate_ranks(model, data.train, s.info, split.val, o.batch_size, o.limit_eval_batches,
+                           s.device, dist.get(), last_epoch);
+        if (last_epoch) final_val = val;
         const std::vector<double> train_density = densities(sums, layers);
         const double n = std::max(1.0, sums.images);
         json layer_log = json::array();
@@ -800,10 +806,11 @@ TrainResult run_training(const TrainOptions& options) {
     // Densities as the hardware sees them: the final model's activations quantised with one
     // f per layer, fixed from the validation split (the test split without one).
     const bool have_val = !split.val.empty();
-    const EvalResult val = have_val
-                               ? evaluate_ranks(model, data.train, s.info, split.val, o.batch_size,
-                                                o.limit_eval_batches, s.device, dist.get(), true)
-                               : EvalResult();
+    const EvalResult val = !have_val ? EvalResult()
+                           : final_val
+                               ? *final_val
+                               : evaluate_ranks(model, data.train, s.info, split.val, o.batch_size,
+                                                o.limit_eval_batches, s.device, dist.get(), true);
     const EvalResult test = evaluate_ranks(model, data.test, s.info, test_idx, o.batch_size,
                                            o.limit_eval_batches, s.device, dist.get(), true);
     if (!is_main) {
