@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string_view>
-#include <thread>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/safetensors.h"
 
 namespace actsparse::core {
@@ -181,21 +181,13 @@ class Rng {
     std::mt19937_64 gen_;
 };
 
-// Runs body(i) for i in [0, n) on a few threads; the pieces write disjoint outputs.
+// Runs body(i) for i in [0, n) on a few threads when there is enough work; the pieces write
+// disjoint outputs.
 template <class F>
 void parallel_for(int64_t n, int64_t work_per_item, F body) {
-    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-    const int64_t want = std::min<int64_t>({int64_t{hw}, 16, n});
-    if (want <= 1 || n * work_per_item < (int64_t{1} << 22)) {
-        for (int64_t i = 0; i < n; ++i) body(i);
-        return;
-    }
-    std::vector<std::thread> threads;
-    for (int64_t t = 0; t < want; ++t)
-        threads.emplace_back([&, t] {
-            for (int64_t i = t; i < n; i += want) body(i);
-        });
-    for (auto& th : threads) th.join();
+    const size_t items = static_cast<size_t>(n);
+    const size_t threads = n * work_per_item < (int64_t{1} << 22) ? 1 : worker_count(items, 0);
+    run_parallel(items, threads, [&](size_t i) { body(static_cast<int64_t>(i)); });
 }
 
 // Which of planes x H x W positions are non-zero: `density` of them placed by `pattern`

@@ -1,15 +1,13 @@
 #include "tlm/simulate.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <mutex>
-#include <thread>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/rlc.h"
 #include "tlm/accelerator.h"
 #include "tlm/streams.h"
@@ -139,34 +137,6 @@ struct ChunkRun {
     hw::ArrayResult ar;
 };
 
-// Calls body(0) ... body(n - 1) on `threads` threads (this one included); rethrows the first
-// exception a call threw.
-template <typename F>
-void run_parallel(size_t n, size_t threads, F body) {
-    if (threads <= 1) {
-        for (size_t i = 0; i < n; ++i) body(i);
-        return;
-    }
-    std::atomic<size_t> next{0};
-    std::exception_ptr error;
-    std::mutex error_mutex;
-    auto work = [&] {
-        for (size_t i = next++; i < n; i = next++) {
-            try {
-                body(i);
-            } catch (...) {
-                const std::lock_guard<std::mutex> lock(error_mutex);
-                if (!error) error = std::current_exception();
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& th : pool) th.join();
-    if (error) std::rethrow_exception(error);
-}
-
 }  // namespace
 
 int16_t quantise_activation(double x, int64_t frac_bits) {
@@ -276,11 +246,8 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
     // on worker threads; their results are used in chunk order below, so every count and the
     // output are those of running them one after another.
     const bool parallel = opts.fidelity == hw::Fidelity::kFast && run_opts.vcd_path.empty();
-    const size_t cores = std::max(1u, std::thread::hardware_concurrency());
     const size_t workers =
-        !parallel
-            ? 1
-            : std::min<size_t>(opts.threads > 0 ? static_cast<size_t>(opts.threads) : cores, 16);
+        !parallel ? 1 : core::worker_count(std::numeric_limits<size_t>::max(), opts.threads);
     const size_t block = parallel ? workers * 8 : 1;  // one at a time: the VCD is chunk 0's
     std::vector<ChunkRun> runs;
     for (size_t k = 0; k < chunks.size(); ++k) {
@@ -293,7 +260,7 @@ LayerResult simulate_layer(const core::Trace& trace, const SimOptions& opts) {
                 cr.ar = hw::run_layer(cr.sub.shape, cr.am, arch, cr.sub.ifmap.data(),
                                       cr.sub.weight.data(), run_opts);
             };
-            run_parallel(runs.size(), std::min(workers, runs.size()), run_one);
+            core::run_parallel(runs.size(), std::min(workers, runs.size()), run_one);
         }
         ChunkRun& cr = runs[k % block];
         const SubLayer& sub = cr.sub;

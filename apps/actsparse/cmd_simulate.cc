@@ -17,38 +17,12 @@
 #include "core/arch.h"
 #include "core/error.h"
 #include "core/network.h"
+#include "core/parallel.h"
 #include "core/trace.h"
 #include "tlm/simulate.h"
 
 namespace actsparse::app {
 namespace {
-
-/// Runs body(0..n-1) on up to `threads` worker threads (0: one per core); the first
-/// exception a call throws is rethrown here once all have stopped.
-template <typename F>
-void synth_in_parallel(size_t n, int threads, F body) {
-    const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-    const size_t workers = std::min(n, threads > 0 ? static_cast<size_t>(threads) : cores);
-    std::atomic<size_t> next{0};
-    std::exception_ptr error;
-    std::mutex error_mutex;
-    auto work = [&]() {
-        for (size_t i = next++; i < n; i = next++) {
-            try {
-                body(i);
-            } catch (...) {
-                const std::lock_guard<std::mutex> lock(error_mutex);
-                if (!error) error = std::current_exception();
-                next = n;
-            }
-        }
-    };
-    std::vector<std::thread> pool;
-    for (size_t w = 1; w < workers; ++w) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
-    if (error) std::rethrow_exception(error);
-}
 
 struct SimulateOpts {
     std::string arch = "eyeriss-v1";
@@ -269,15 +243,16 @@ void add_simulate_command(CLI::App& app) {
             // synthesised on worker threads (their reference convolutions dominate on large
             // networks) and kept in layer order.
             traces.resize(chosen.size());
-            synth_in_parallel(chosen.size(), so.threads, [&](size_t i) {
-                const core::ConvLayer& l = *chosen[i];
-                core::SynthOptions mine = synth;
-                mine.seed = o->seed + static_cast<uint64_t>(l.index);
-                core::Trace t = core::synth_trace(l.shape, mine, so.arch.frac_bits);
-                t.network = net.name;
-                t.layer = l.name;
-                traces[i] = std::move(t);
-            });
+            core::run_parallel(
+                chosen.size(), core::worker_count(chosen.size(), so.threads), [&](size_t i) {
+                    const core::ConvLayer& l = *chosen[i];
+                    core::SynthOptions mine = synth;
+                    mine.seed = o->seed + static_cast<uint64_t>(l.index);
+                    core::Trace t = core::synth_trace(l.shape, mine, so.arch.frac_bits);
+                    t.network = net.name;
+                    t.layer = l.name;
+                    traces[i] = std::move(t);
+                });
             for (const core::ConvLayer* l : chosen) {
                 first_layer.push_back(l->input_name == net.input().name);
                 index.push_back(l->index);
