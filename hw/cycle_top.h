@@ -4,7 +4,7 @@
 /// ArrayEngine (MatchLib style); all behaviour lives in the plain C++ classes. The order in
 /// which PEs and networks are evaluated within a cycle does not matter (registered FIFOs), so
 /// how PEs are grouped into processes changes no count; a row's method leaves out the ticks
-/// of PEs that cannot act (ArrayEngine::tick_pe_cycle) unless a VCD records every cycle.
+/// of PEs that cannot act (ArrayEngine::tick_group_cycle) unless a VCD records every cycle.
 ///
 /// The top is elaborated once per process and reused: each pass is one sc_start() that the
 /// controller ends with sc_pause() when the pass is done, so run_layer() may be called any

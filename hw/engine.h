@@ -68,23 +68,11 @@ class ArrayEngine {
         }
         return a;
     }
-    /// Per-cycle fidelity without activity records: one cycle of PE i, left out while the PE
-    /// can do nothing (before its Pe::cycle_wake(), with no FIFO changed since that one of
-    /// its Pe::cycle_waiting_units() waits for; the hooks of install_cycle_hooks() report
-    /// changes). Counts and times are those of tick_pe() in every cycle.
-    void tick_pe_cycle(int64_t i, int64_t t) {
-        const size_t k = static_cast<size_t>(i);
-        if (sleep_until_[k] > t && (changed_units_[k] & waiting_units_[k]) == 0) return;
-        changed_units_[k] = 0;
-        tick_pe(i, t);
-        sleep_until_[k] = pes_[k]->cycle_wake();
-        waiting_units_[k] = static_cast<uint8_t>(pes_[k]->cycle_waiting_units());
-    }
     /// Per-cycle fidelity without activity records: one cycle of the PEs of group g (PEs
-    /// [g * size, (g + 1) * size), see set_cycle_groups), each by tick_pe_cycle. The whole
-    /// group is passed over while no hook reported a change to one of its PEs and the cycle
-    /// is before the earliest wake of its working PEs. Returns whether any of them still
-    /// works in this pass.
+    /// [g * size, (g + 1) * size), see set_cycle_groups). The whole group is passed over
+    /// while no hook reported a change to one of its PEs and the cycle is before the earliest
+    /// wake of its working PEs; within it, each PE is left out while it can do nothing
+    /// (tick_pe_cycle). Returns whether any of them still works in this pass.
     bool tick_group_cycle(int64_t g, int64_t t);
     /// Per-cycle fidelity: the PE groups of tick_group_cycle (the processes' shares of the
     /// PEs). Call after begin_pass().
@@ -169,6 +157,18 @@ class ArrayEngine {
     void configure_ifmap_bus(const PassTile& tile);
     void configure_psum_in_bus(const PassTile& tile);
     void configure_out_bus(const PassTile& tile);
+    /// Per-cycle fidelity without activity records: one cycle of PE i, left out while the PE
+    /// can do nothing (before its Pe::cycle_wake(), with no FIFO changed since that one of
+    /// its Pe::cycle_waiting_units() waits for; the hooks of install_cycle_hooks() report
+    /// changes). Counts and times are those of tick_pe() in every cycle.
+    void tick_pe_cycle(int64_t i, int64_t t) {
+        const size_t k = static_cast<size_t>(i);
+        if (sleep_until_[k] > t && (changed_units_[k] & waiting_units_[k]) == 0) return;
+        changed_units_[k] = 0;
+        tick_pe(i, t);
+        sleep_until_[k] = pes_[k]->cycle_wake();
+        waiting_units_[k] = static_cast<uint8_t>(pes_[k]->cycle_waiting_units());
+    }
     void install_fast_hooks();
     void install_cycle_hooks();
     static void mark_hook(void* engine, int64_t id, int64_t cycle);  // id: PE * 32 + unit

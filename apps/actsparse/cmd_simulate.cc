@@ -1,15 +1,12 @@
 // `actsparse simulate`: runs layer traces through the whole accelerator model and reports
 // cycles, accesses and energy (docs/cli.md).
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <exception>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 #include <vector>
 
 #include "apps/actsparse/commands.h"

@@ -32,6 +32,20 @@ std::string describe(const core::LayerShape& s, const Mapping& m, const core::Ar
            core::arch_to_json(a).dump();
 }
 
+// Two runs of one layer agree: counters in total and per pass, and the outputs.
+::testing::AssertionResult same_run(const ArrayResult& x, const ArrayResult& y) {
+    if (!(x.stats == y.stats)) return ::testing::AssertionFailure() << x.stats.diff(y.stats);
+    if (x.passes.size() != y.passes.size())
+        return ::testing::AssertionFailure()
+               << x.passes.size() << " passes against " << y.passes.size();
+    for (size_t k = 0; k < x.passes.size(); ++k)
+        if (!(x.passes[k].stats == y.passes[k].stats))
+            return ::testing::AssertionFailure()
+                   << "pass " << k << ": " << x.passes[k].stats.diff(y.passes[k].stats);
+    if (x.ofmap != y.ofmap) return ::testing::AssertionFailure() << "outputs differ";
+    return ::testing::AssertionSuccess();
+}
+
 TEST(Fidelity, CycleAndFastAgreeOnRandomLayers) {
     auto g = rng_for(101);
     RunOptions cycle;
@@ -47,14 +61,9 @@ TEST(Fidelity, CycleAndFastAgreeOnRandomLayers) {
             const auto w = random_tensor(g, s.weight_elems(), 0.95);
             const ArrayResult fast = run_layer(s, m, a, in.data(), w.data());
             const ArrayResult slow = run_layer(s, m, a, in.data(), w.data(), cycle);
-            ASSERT_EQ(fast.stats, slow.stats)
-                << fast.stats.diff(slow.stats) << " | " << describe(s, m, a);
-            ASSERT_EQ(fast.passes.size(), slow.passes.size());
-            for (size_t k = 0; k < fast.passes.size(); ++k)
-                ASSERT_EQ(fast.passes[k].stats, slow.passes[k].stats) << "pass " << k;
+            ASSERT_TRUE(same_run(fast, slow)) << describe(s, m, a);
             const auto ref = reference_conv_double(s, in, w);
             ASSERT_EQ(first_mismatch(slow.ofmap, ref), -1) << describe(s, m, a);
-            ASSERT_EQ(fast.ofmap, slow.ofmap);
             ++layers;
             cycles += slow.stats.cycles;
         }
@@ -82,12 +91,7 @@ TEST(Fidelity, LeftOutCycleTicksChangeNothing) {
             const auto w = random_tensor(g, s.weight_elems(), 0.9);
             const ArrayResult a_every = run_layer(s, m, a, in.data(), w.data(), every);
             const ArrayResult a_sleep = run_layer(s, m, a, in.data(), w.data(), sleeping);
-            ASSERT_EQ(a_every.stats, a_sleep.stats)
-                << a_every.stats.diff(a_sleep.stats) << " | " << describe(s, m, a);
-            ASSERT_EQ(a_every.passes.size(), a_sleep.passes.size());
-            for (size_t k = 0; k < a_every.passes.size(); ++k)
-                ASSERT_EQ(a_every.passes[k].stats, a_sleep.passes[k].stats) << "pass " << k;
-            ASSERT_EQ(a_every.ofmap, a_sleep.ofmap);
+            ASSERT_TRUE(same_run(a_every, a_sleep)) << describe(s, m, a);
             ++layers;
         }
     }
